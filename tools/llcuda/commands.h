@@ -1,0 +1,20 @@
+// Subcommands of the llcuda program. Each lives in cmd_<name>.cpp and registers itself on the app;
+// the callback it installs runs the command and returns through CommandResult.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace llcuda::cli {
+
+// Each registration adds one subcommand; `run` is set to the code that executes it.
+using CommandRunner = std::function<int()>;
+struct CommandSlot {
+    CLI::App* app = nullptr;
+    CommandRunner run;
+};
+
+void register_inspect(CLI::App& app, CommandSlot& slot);
+
+}  // namespace llcuda::cli

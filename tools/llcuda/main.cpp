@@ -1,0 +1,37 @@
+// llcuda: one program, one subcommand per step of the workflow (see `llcuda --help`).
+#include <cstdio>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "llcuda/error.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"llcuda: run large language models fast on NVIDIA GPUs (and on the CPU)"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "llcuda 0.1.0");
+
+    std::vector<llcuda::cli::CommandSlot> slots;
+    auto add = [&](auto register_fn) {
+        slots.emplace_back();
+        register_fn(app, slots.back());
+    };
+    add(llcuda::cli::register_inspect);
+
+    CLI11_PARSE(app, argc, argv);
+    for (auto& slot : slots) {
+        if (!slot.app || !slot.app->parsed()) continue;
+        try {
+            return slot.run();
+        } catch (const llcuda::Error& e) {
+            fmt::print(stderr, "llcuda {}: {}: {}\n", slot.app->get_name(), llcuda::error_kind_name(e.kind()),
+                       e.what());
+            return 1;
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "llcuda {}: unexpected error: {}\n", slot.app->get_name(), e.what());
+            return 2;
+        }
+    }
+    return 0;
+}
