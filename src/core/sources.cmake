@@ -3,3 +3,6 @@ target_sources(llcuda PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/mapped_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/atomic_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ggml_type.cpp)
+if(NOT LLCUDA_HAVE_CUDA)
+  target_sources(llcuda PRIVATE ${CMAKE_CURRENT_LIST_DIR}/devices_cpu_only.cpp)
+endif()

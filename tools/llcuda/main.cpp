@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
         register_fn(app, slots.back());
     };
     add(llcuda::cli::register_inspect);
+    add(llcuda::cli::register_devices);
 
     CLI11_PARSE(app, argc, argv);
     for (auto& slot : slots) {
