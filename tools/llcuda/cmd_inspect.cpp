@@ -108,7 +108,8 @@ void register_inspect(CLI::App& app, CommandSlot& slot) {
         const GgufFile file = GgufFile::open(options->path);
         const ModelSummary summary = summarize_model(file.contents());
         if (options->json) {
-            fmt::print("{}\n", to_json(file, summary).dump(2));
+            // Metadata strings need not be valid UTF-8; replace bad bytes rather than fail.
+            fmt::print("{}\n", to_json(file, summary).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
         } else {
             print_text(file, summary);
         }
