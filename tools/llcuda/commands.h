@@ -17,5 +17,6 @@ struct CommandSlot {
 
 void register_inspect(CLI::App& app, CommandSlot& slot);
 void register_devices(CLI::App& app, CommandSlot& slot);
+void register_run(CLI::App& app, CommandSlot& slot);
 
 }  // namespace llcuda::cli

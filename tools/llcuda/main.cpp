@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     };
     add(llcuda::cli::register_inspect);
     add(llcuda::cli::register_devices);
+    add(llcuda::cli::register_run);
 
     CLI11_PARSE(app, argc, argv);
     for (auto& slot : slots) {

@@ -1,0 +1,115 @@
+// InferenceEngine: load a GGUF model and generate text (docs/engine.md).
+//
+//   llcuda::InferenceEngine engine;
+//   engine.load_model("model.gguf", {.backend = llcuda::Backend::Cpu, .context_length = 2048});
+//   auto result = engine.infer("The capital of France is", {.temperature = 0, .max_tokens = 16});
+//
+// Errors (missing file, unknown architecture, prompt longer than the context, bad parameter,
+// out of memory) are thrown as llcuda::Error with a message naming the problem; the engine stays
+// usable afterwards. One engine serves one call at a time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llcuda/sampling.h"
+
+namespace llcuda {
+
+enum class Backend { Auto, Cpu, Cuda };
+
+struct LoadOptions {
+    Backend backend = Backend::Auto;  // Auto: CUDA when available, else CPU (CUDA engine: not built yet)
+    uint32_t context_length = 0;      // 0: the model's training context, capped at 4096
+    unsigned n_threads = 0;           // CPU threads; 0: all cores
+    uint32_t kv_block_size = 16;      // positions per KV-cache block
+    uint32_t prefill_chunk = 64;      // prompt tokens per forward pass
+};
+
+enum class FinishReason { Stop, Length, StopString, Cancelled };
+const char* finish_reason_name(FinishReason reason);  // "stop", "length", "stop_string", "cancelled"
+
+struct TokenLogprob {
+    int32_t token = 0;
+    std::string text;
+    float logprob = 0;
+    std::vector<std::pair<int32_t, float>> top;  // the n most likely tokens and their log-probabilities
+};
+
+struct InferenceResult {
+    std::string text;
+    uint32_t n_prompt_tokens = 0;
+    uint32_t n_generated_tokens = 0;
+    double latency_ms = 0;            // whole call
+    double prompt_ms = 0;             // prompt processing
+    double tokens_per_sec = 0;        // generated tokens / generation time
+    FinishReason finish_reason = FinishReason::Length;
+    std::vector<int32_t> tokens;      // generated token ids
+    std::vector<TokenLogprob> logprobs;
+};
+
+struct ChatMessage {
+    std::string role;     // "system", "user", "assistant", "tool"
+    std::string content;
+};
+
+struct EngineMetrics {
+    uint64_t n_requests = 0;
+    uint64_t n_prompt_tokens = 0;
+    uint64_t n_generated_tokens = 0;
+    double mean_latency_ms = 0;
+    double mean_tokens_per_sec = 0;   // over requests that generated tokens
+};
+
+struct ModelInfo {
+    std::string architecture;
+    std::string name;
+    uint32_t n_vocab = 0;
+    uint32_t context_length = 0;      // the engine's context
+    uint64_t n_parameters = 0;
+    std::string backend;              // "cpu" or "cuda"
+};
+
+// Receives each piece of text as it is produced (whole UTF-8 characters); return false to stop.
+using StreamCallback = std::function<bool(std::string_view piece)>;
+
+class InferenceEngine {
+public:
+    InferenceEngine();
+    ~InferenceEngine();
+    InferenceEngine(InferenceEngine&&) noexcept;
+    InferenceEngine& operator=(InferenceEngine&&) noexcept;
+
+    void load_model(const std::filesystem::path& path, const LoadOptions& options = {});
+    bool is_loaded() const;
+    void unload();
+    ModelInfo model_info() const;
+
+    InferenceResult infer(std::string_view prompt, const SamplingParams& params = {});
+    InferenceResult infer_stream(std::string_view prompt, const SamplingParams& params, const StreamCallback& callback);
+    std::vector<InferenceResult> batch_infer(const std::vector<std::string>& prompts, const SamplingParams& params = {});
+    // Renders the model's chat template (add_generation_prompt = true) and generates the reply.
+    InferenceResult chat(const std::vector<ChatMessage>& messages, const SamplingParams& params = {});
+    std::string apply_chat_template(const std::vector<ChatMessage>& messages, bool add_generation_prompt = true) const;
+
+    // Token-level access for tools (perplexity, tokenize).
+    std::vector<int32_t> tokenize(std::string_view text, bool add_special = true) const;
+    std::string detokenize(const std::vector<int32_t>& ids) const;
+    // Log-softmax of the model's prediction after each of `tokens` (tokens.size() x n_vocab floats,
+    // row i predicts tokens[i + 1]); tokens.size() must not exceed the context.
+    void score(const std::vector<int32_t>& tokens, const std::function<void(uint32_t, const float*)>& on_row);
+
+    EngineMetrics metrics() const;
+
+    struct State;  // implementation detail (src/engine/inference_engine.cpp)
+
+private:
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace llcuda

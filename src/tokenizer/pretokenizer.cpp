@@ -1,0 +1,147 @@
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "tokenizer/pretokenizer.h"
+
+#include <pcre2.h>
+
+#include "llcuda/error.h"
+#include "tokenizer/byte_level.h"
+#include "tokenizer/utf8.h"
+
+namespace llcuda::tokenizer_detail {
+
+namespace {
+
+// Oniguruma's Unicode \s is the White_Space property, which includes U+0085 (NEL); PCRE2 10.42's
+// \s under UCP is "Z category plus \t\n\v\f\r" and lacks it. Rewrite \s and \S so both agree.
+std::string translate_regex(std::string_view p) {
+    std::string out;
+    bool in_class = false;
+    for (size_t i = 0; i < p.size(); ++i) {
+        const char c = p[i];
+        if (c == '\\' && i + 1 < p.size()) {
+            const char e = p[++i];
+            if (e == 's') {
+                out += in_class ? "\\s\\x{85}" : "[\\s\\x{85}]";
+            } else if (e == 'S') {
+                if (in_class) throw Error(ErrorKind::Unsupported, "tokenizer: \\S inside a character class is not supported");
+                out += "[^\\s\\x{85}]";
+            } else {
+                out += c;
+                out += e;
+            }
+            continue;
+        }
+        if (c == '[' && !in_class) {
+            in_class = true;
+            out += c;
+            // A ']' right after '[' or '[^' is a literal, not the end of the class.
+            if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
+            if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];
+            continue;
+        }
+        if (c == '[' && in_class && i + 1 < p.size() && p[i + 1] == ':') {  // POSIX [:name:]
+            const size_t end = p.find(":]", i + 2);
+            if (end != std::string_view::npos) { out.append(p.substr(i, end + 2 - i)); i = end + 1; continue; }
+        }
+        if (c == ']' && in_class) in_class = false;
+        out += c;
+    }
+    return out;
+}
+
+pcre2_code* code_of(void* p) { return static_cast<pcre2_code*>(p); }
+
+}  // namespace
+
+Regex::Regex(std::string_view pattern) : pattern_(pattern) {
+    const std::string translated = translate_regex(pattern);
+    int err = 0;
+    PCRE2_SIZE err_offset = 0;
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                                     PCRE2_UTF | PCRE2_UCP, &err, &err_offset, nullptr);
+    if (code == nullptr) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        throw Error(ErrorKind::InvalidArgument, "tokenizer: bad pre-tokenizer regex at offset " +
+                                                    std::to_string(err_offset) + ": " +
+                                                    reinterpret_cast<const char*>(msg) + " in " + pattern_);
+    }
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // failure is fine: the interpreter is used
+    code_ = code;
+}
+
+Regex::~Regex() { pcre2_code_free(code_of(code_)); }
+
+void Regex::split_isolated(std::string_view text, std::vector<std::string>& out) const {
+    // Match data is per call: the compiled code is shared between threads, match data is not.
+    pcre2_match_data* md = pcre2_match_data_create_from_pattern(code_of(code_), nullptr);
+    if (md == nullptr) throw Error(ErrorKind::OutOfMemory, "tokenizer: pcre2 match data");
+    const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+    size_t last = 0, pos = 0;
+    while (pos <= text.size()) {
+        const int rc = pcre2_match(code_of(code_), subject, text.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr);
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) {
+            pcre2_match_data_free(md);
+            throw Error(ErrorKind::Internal, "tokenizer: pcre2_match failed with code " + std::to_string(rc));
+        }
+        const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+        const size_t start = ov[0], end = ov[1];
+        if (end == start) {  // empty match: not a piece; step over one character
+            if (start >= text.size()) break;
+            pos = start + utf8_seq_len(static_cast<unsigned char>(text[start]));
+            continue;
+        }
+        if (start > last) out.emplace_back(text.substr(last, start - last));
+        out.emplace_back(text.substr(start, end - start));
+        last = pos = end;
+    }
+    pcre2_match_data_free(md);
+    if (last < text.size()) out.emplace_back(text.substr(last));
+}
+
+PreTokenizer::PreTokenizer(std::vector<PreTokenizerStep> steps) : steps_(std::move(steps)) {
+    for (size_t i = 0; i < steps_.size(); ++i) {
+        const auto& s = steps_[i];
+        if (s.kind == PreTokenizerStep::Kind::ByteLevel && i + 1 != steps_.size())
+            throw Error(ErrorKind::Unsupported, "tokenizer: ByteLevel must be the last pre-tokenizer step");
+        std::shared_ptr<const Regex> re;
+        if (s.kind == PreTokenizerStep::Kind::Split) re = std::make_shared<Regex>(s.regex);
+        if (s.kind == PreTokenizerStep::Kind::Digits) re = std::make_shared<Regex>(s.individual_digits ? "\\p{N}" : "\\p{N}+");
+        if (s.kind == PreTokenizerStep::Kind::ByteLevel && s.use_regex) re = std::make_shared<Regex>(kGpt2Regex);
+        regexes_.push_back(std::move(re));
+    }
+}
+
+bool PreTokenizer::byte_level() const {
+    return !steps_.empty() && steps_.back().kind == PreTokenizerStep::Kind::ByteLevel;
+}
+
+std::vector<std::string> PreTokenizer::split(std::string_view text) const {
+    std::vector<std::string> pieces;
+    pieces.emplace_back(text);
+    std::vector<std::string> next;
+    for (size_t i = 0; i < steps_.size(); ++i) {
+        const auto& step = steps_[i];
+        next.clear();
+        for (auto& piece : pieces) {
+            if (step.kind == PreTokenizerStep::Kind::ByteLevel && step.add_prefix_space &&
+                (piece.empty() || piece[0] != ' '))
+                piece.insert(0, " ");
+            if (regexes_[i]) regexes_[i]->split_isolated(piece, next);
+            else next.push_back(std::move(piece));
+        }
+        pieces.swap(next);
+    }
+    if (byte_level()) {
+        const auto& map = ByteLevelMap::get();
+        for (auto& p : pieces) {
+            std::string mapped;
+            map.encode(p, mapped);
+            p = std::move(mapped);
+        }
+    }
+    return pieces;
+}
+
+}  // namespace llcuda::tokenizer_detail
