@@ -92,6 +92,8 @@ public:
 
     InferenceResult infer(std::string_view prompt, const SamplingParams& params = {});
     InferenceResult infer_stream(std::string_view prompt, const SamplingParams& params, const StreamCallback& callback);
+    // As infer, from token ids (used as given: no BOS is added).
+    InferenceResult infer_tokens(const std::vector<int32_t>& prompt, const SamplingParams& params = {});
     std::vector<InferenceResult> batch_infer(const std::vector<std::string>& prompts, const SamplingParams& params = {});
     // Renders the model's chat template (add_generation_prompt = true) and generates the reply.
     InferenceResult chat(const std::vector<ChatMessage>& messages, const SamplingParams& params = {});

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "backend/cpu/cpu_model.h"
+#include "engine/end_of_generation.h"
 #include "engine/sampler.h"
 #include "engine/stop_matcher.h"
 #include "llcuda/chat_template.h"
@@ -24,11 +25,6 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 constexpr uint32_t kDefaultMaxContext = 4096;
-
-// Token texts that end a turn in the chat formats of the supported families, besides the ids the
-// GGUF names (eos, eot, eom).
-constexpr const char* kEndOfTurnTexts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                           "<|endoftext|>", "<|end_of_text|>", "<|eom_id|>"};
 
 }  // namespace
 
@@ -90,13 +86,7 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
     s->n_ctx = options.context_length ? options.context_length : std::min(model_ctx, kDefaultMaxContext);
     if (s->n_ctx < 2) throw Error(ErrorKind::InvalidArgument, "the context must hold at least 2 tokens");
 
-    for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
-        if (g.has(key)) s->end_of_generation.insert(int32_t(g.get_u32(key)));
-    }
-    for (const char* text : kEndOfTurnTexts) {
-        const int32_t id = s->tokenizer->token_id(text);
-        if (id >= 0 && s->tokenizer->is_special(id)) s->end_of_generation.insert(id);
-    }
+    for (int32_t id : end_of_generation_ids(&g, *s->tokenizer)) s->end_of_generation.insert(id);
 
     KvCacheShape shape;
     shape.n_layer = s->config.n_layer;
@@ -284,6 +274,12 @@ InferenceResult InferenceEngine::infer_stream(std::string_view prompt, const Sam
     return generate(s, tokenize(prompt, true), params, &callback);
 }
 
+InferenceResult InferenceEngine::infer_tokens(const std::vector<int32_t>& prompt, const SamplingParams& params) {
+    State& s = require_loaded(state_);
+    validate(params);
+    return generate(s, prompt, params, nullptr);
+}
+
 std::vector<InferenceResult> InferenceEngine::batch_infer(const std::vector<std::string>& prompts,
                                                           const SamplingParams& params) {
     // The CPU reference runs the prompts one after another; continuous batching is the CUDA engine's.
@@ -325,9 +321,11 @@ void InferenceEngine::score(const std::vector<int32_t>& tokens,
         throw Error(ErrorKind::InvalidArgument,
                     fmt::format("{} tokens do not fit in the context of {}", tokens.size(), s.n_ctx));
     }
-    check_tokens(s, std::vector<int32_t>(tokens.begin(), tokens.begin() + std::min<size_t>(tokens.size(), 1)));
+    if (tokens.empty()) throw Error(ErrorKind::InvalidArgument, "nothing to score: no tokens");
     for (int32_t t : tokens) {
-        if (t < 0 || uint32_t(t) >= s.config.n_vocab) throw Error(ErrorKind::InvalidArgument, "token id outside the vocabulary");
+        if (t < 0 || uint32_t(t) >= s.config.n_vocab) {
+            throw Error(ErrorKind::InvalidArgument, fmt::format("token id {} is outside the vocabulary", t));
+        }
     }
     SequenceGuard seq(*s.kv);
     std::vector<float> row(s.config.n_vocab);

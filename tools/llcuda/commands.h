@@ -18,5 +18,11 @@ struct CommandSlot {
 void register_inspect(CLI::App& app, CommandSlot& slot);
 void register_devices(CLI::App& app, CommandSlot& slot);
 void register_run(CLI::App& app, CommandSlot& slot);
+void register_chat(CLI::App& app, CommandSlot& slot);
+void register_perplexity(CLI::App& app, CommandSlot& slot);
+void register_tokenize(CLI::App& app, CommandSlot& slot);
+void register_detokenize(CLI::App& app, CommandSlot& slot);
+void register_template(CLI::App& app, CommandSlot& slot);
+void register_quantize(CLI::App& app, CommandSlot& slot);
 
 }  // namespace llcuda::cli

@@ -20,6 +20,12 @@ int main(int argc, char** argv) {
     add(llcuda::cli::register_inspect);
     add(llcuda::cli::register_devices);
     add(llcuda::cli::register_run);
+    add(llcuda::cli::register_chat);
+    add(llcuda::cli::register_perplexity);
+    add(llcuda::cli::register_tokenize);
+    add(llcuda::cli::register_detokenize);
+    add(llcuda::cli::register_template);
+    add(llcuda::cli::register_quantize);
 
     CLI11_PARSE(app, argc, argv);
     for (auto& slot : slots) {

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Golden files for the CPU engine, computed by llama.cpp (the `llama-cpp-python` package).
+
+1. Tiny random models, one per architecture (llama with Llama-3 rope factors, qwen2, qwen3, gemma3,
+   phi3), written with the `gguf` package: tests/golden/engine/tiny-<arch>.gguf, and llama.cpp's
+   log-softmax for every position of a fixed token sequence: tiny-<arch>.json.
+2. The real models (SmolLM2-135M Q4_1, Gemma-3-270M Q4_K_M): on an Austen passage tokenized by
+   llama.cpp, the top-10 log-probabilities at each of the first 64 positions; the per-token negative
+   log-likelihood of a 256-token chunk (second half scored, as llama.cpp's perplexity tool does); and
+   32 greedy tokens after a prompt: <model>.json.
+
+Needs: pip install llama-cpp-python gguf numpy. Usage: python3 tests/oracles/engine_golden.py [MODEL_CACHE]
+"""
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from gguf import GGMLQuantizationType, GGUFValueType, GGUFWriter
+from llama_cpp import Llama
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests" / "golden" / "engine"
+AUSTEN = Path(os.environ.get("LLCUDA_SHARED_DATA", ROOT.parent / "shared" / "data")) / "corpus" / "austen.txt"
+
+
+def log_softmax(x):
+    x = np.asarray(x, dtype=np.float64)
+    m = x.max(axis=-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+# ---------------------------------------------------------------- tiny random models per architecture
+N_EMBD, N_HEAD, N_HEAD_KV, HEAD_DIM, N_FF, N_CTX = 64, 4, 2, 16, 128, 128
+TOKENS = [t for t in np.random.default_rng(5).integers(0, 256, 40).tolist()]
+
+
+def add_tokenizer(w):
+    table = bytes_to_unicode()
+    tokens = [table[b] for b in range(256)] + ["Ġt", "<|endoftext|>"]
+    w.add_string("tokenizer.ggml.model", "gpt2")
+    w.add_string("tokenizer.ggml.pre", "gpt-2")
+    w.add_array("tokenizer.ggml.tokens", tokens)
+    w.add_key_value("tokenizer.ggml.token_type", [1] * 257 + [3], GGUFValueType.ARRAY, GGUFValueType.INT32)
+    w.add_array("tokenizer.ggml.merges", ["Ġ t"])
+    w.add_uint32("tokenizer.ggml.bos_token_id", 257)
+    w.add_uint32("tokenizer.ggml.eos_token_id", 257)
+    return len(tokens)
+
+
+def write_tiny(arch, path, rng):
+    n_layer = 6 if arch == "gemma3" else 2
+    w = GGUFWriter(str(path), arch=arch)
+    w.add_uint32(f"{arch}.block_count", n_layer)
+    w.add_uint32(f"{arch}.context_length", N_CTX)
+    w.add_uint32(f"{arch}.embedding_length", N_EMBD)
+    w.add_uint32(f"{arch}.feed_forward_length", N_FF)
+    w.add_uint32(f"{arch}.attention.head_count", N_HEAD)
+    w.add_uint32(f"{arch}.attention.head_count_kv", N_HEAD_KV)
+    w.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", 1e-5)
+    w.add_float32(f"{arch}.rope.freq_base", 10000.0 if arch != "gemma3" else 1000000.0)
+    w.add_uint32(f"{arch}.rope.dimension_count", HEAD_DIM)
+    if arch in ("qwen3", "gemma3"):
+        w.add_uint32(f"{arch}.attention.key_length", HEAD_DIM)
+        w.add_uint32(f"{arch}.attention.value_length", HEAD_DIM)
+    if arch == "gemma3":
+        w.add_uint32("gemma3.attention.sliding_window", 8)
+    if arch == "phi3":
+        w.add_uint32("phi3.attention.sliding_window", 0)
+    n_vocab = add_tokenizer(w)
+
+    def t(name, *shape, scale=0.08, offset=0.0):  # shape in numpy order
+        w.add_tensor(name, (rng.standard_normal(shape) * scale + offset).astype(np.float32))
+
+    t("token_embd.weight", n_vocab, N_EMBD, scale=0.5)
+    t("output_norm.weight", N_EMBD, scale=0.1, offset=1.0)
+    if arch != "gemma3":
+        t("output.weight", n_vocab, N_EMBD)
+    if arch == "llama":
+        w.add_tensor("rope_freqs.weight", rng.uniform(1.0, 8.0, HEAD_DIM // 2).astype(np.float32))
+    q, kv = N_HEAD * HEAD_DIM, N_HEAD_KV * HEAD_DIM
+    for i in range(n_layer):
+        p = f"blk.{i}."
+        t(p + "attn_norm.weight", N_EMBD, scale=0.1, offset=1.0)
+        if arch == "phi3":
+            t(p + "attn_qkv.weight", q + 2 * kv, N_EMBD)
+        else:
+            t(p + "attn_q.weight", q, N_EMBD)
+            t(p + "attn_k.weight", kv, N_EMBD)
+            t(p + "attn_v.weight", kv, N_EMBD)
+        if arch == "qwen2":
+            t(p + "attn_q.bias", q, scale=0.1)
+            t(p + "attn_k.bias", kv, scale=0.1)
+            t(p + "attn_v.bias", kv, scale=0.1)
+        if arch in ("qwen3", "gemma3"):
+            t(p + "attn_q_norm.weight", HEAD_DIM, scale=0.1, offset=1.0)
+            t(p + "attn_k_norm.weight", HEAD_DIM, scale=0.1, offset=1.0)
+        t(p + "attn_output.weight", N_EMBD, q)
+        if arch == "gemma3":
+            t(p + "post_attention_norm.weight", N_EMBD, scale=0.1, offset=1.0)
+            t(p + "post_ffw_norm.weight", N_EMBD, scale=0.1, offset=1.0)
+        t(p + "ffn_norm.weight", N_EMBD, scale=0.1, offset=1.0)
+        if arch == "phi3":
+            t(p + "ffn_up.weight", 2 * N_FF, N_EMBD)
+        else:
+            t(p + "ffn_gate.weight", N_FF, N_EMBD)
+            t(p + "ffn_up.weight", N_FF, N_EMBD)
+        t(p + "ffn_down.weight", N_EMBD, N_FF)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def llama_logprobs(model_path, tokens, n_ctx):
+    llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_batch=n_ctx, logits_all=True, n_threads=2, verbose=False)
+    llm.reset()
+    llm.eval(tokens)
+    return llm, log_softmax(np.array(llm.scores[: len(tokens)]))
+
+
+def tiny_models():
+    for seed, arch in enumerate(["llama", "qwen2", "qwen3", "gemma3", "phi3"]):
+        path = OUT / f"tiny-{arch}.gguf"
+        write_tiny(arch, path, np.random.default_rng(100 + seed))
+        _, lp = llama_logprobs(path, TOKENS, N_CTX)
+        (OUT / f"tiny-{arch}.json").write_text(json.dumps({
+            "model": path.name, "tokens": TOKENS,
+            "logprobs": [[round(float(x), 6) for x in row] for row in lp],
+        }) + "\n")
+        print(f"tiny-{arch}: {path.stat().st_size} bytes, {len(TOKENS)} positions")
+
+
+# ---------------------------------------------------------------- real models
+REAL = {"smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf", "gemma3": "gemma-3-270m-q4_k_m.gguf"}
+PROMPT = "The capital of France is"
+
+
+def real_model(label, path):
+    text = AUSTEN.read_text(encoding="utf-8")[20000:24000]
+    llm = Llama(model_path=str(path), n_ctx=256, n_batch=256, logits_all=True, n_threads=2, verbose=False)
+    tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)[:256]
+    llm.reset()
+    llm.eval(tokens)
+    lp = log_softmax(np.array(llm.scores[:256]))
+    top = []
+    for i in range(64):
+        ids = np.argsort(-lp[i], kind="stable")[:10]
+        top.append([[int(j), round(float(lp[i][j]), 6)] for j in ids])
+    nll = [float(-lp[i][tokens[i + 1]]) for i in range(128, 255)]
+    prompt = llm.tokenize(PROMPT.encode(), add_bos=True, special=False)
+    llm.reset()
+    llm.eval(prompt)
+    greedy = []
+    for _ in range(32):
+        nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        greedy.append(nxt)
+        llm.eval([nxt])
+    golden = {"model": path.name, "tokens": tokens, "top_logprobs": top, "nll_positions": [128, 255],
+              "nll": nll, "perplexity": float(np.exp(np.mean(nll))), "prompt": PROMPT,
+              "prompt_tokens": prompt, "greedy": greedy}
+    (OUT / f"{label}.json").write_text(json.dumps(golden) + "\n")
+    print(f"{label}: perplexity {golden['perplexity']:.4f}, greedy {llm.detokenize(greedy).decode(errors='replace')!r}")
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    tiny_models()
+    cache = Path(sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser("~/.cache/llcuda/models"))
+    for label, filename in REAL.items():
+        real_model(label, cache / filename)
+
+
+if __name__ == "__main__":
+    main()
