@@ -7,7 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "llcuda/ggml_type.h"
@@ -36,6 +40,38 @@ void quantize(GgmlType type, std::span<const float> src, uint64_t n_per_row, std
               const QuantizeOptions& options = {});
 std::vector<uint8_t> quantize(GgmlType type, std::span<const float> src, uint64_t n_per_row,
                               const QuantizeOptions& options = {});
+
+// ---- whole models: `llcuda quantize` (llama-quantize presets, formats.md §3) ----
+
+struct ModelQuantizeParams {
+    std::string file_type = "Q4_K_M";            // preset name ("Q4_K_M", "Q8_0", "F16", ...) or ftype id
+    unsigned n_threads = 0;                      // 0: all hardware threads
+    bool pure = false;                           // no per-tensor mix rules
+    bool leave_output = false;                   // keep output.weight as it is
+    bool allow_requantize = false;               // accept already-quantized source tensors
+    std::optional<GgmlType> output_type;         // override for output.weight
+    std::optional<GgmlType> token_embedding_type;  // override for token_embd.weight
+    std::filesystem::path imatrix;               // importance matrix (GGUF or legacy .dat); empty: none
+};
+
+struct ModelQuantizeReport {
+    struct Tensor {
+        std::string name;
+        GgmlType from = GgmlType::F32, to = GgmlType::F32;
+        uint64_t bytes_in = 0, bytes_out = 0;
+        bool used_imatrix = false;
+    };
+    std::vector<Tensor> tensors;  // in output order
+    uint32_t file_type = 0;       // general.file_type written
+    uint64_t bytes_in = 0, bytes_out = 0;
+};
+
+// Reads `input`, picks each tensor's type like llama-quantize, quantizes (rows in parallel) and
+// writes `output` atomically (temporary file + rename). `progress`, if set, is called once per
+// tensor before it is processed, with its name.
+ModelQuantizeReport quantize_model(const std::filesystem::path& input, const std::filesystem::path& output,
+                                   const ModelQuantizeParams& params,
+                                   const std::function<void(const ModelQuantizeReport::Tensor&)>& progress = {});
 
 // ---- bitsandbytes 4-bit (formats.md §7) ----
 

@@ -24,6 +24,7 @@
 namespace llcuda {
 
 class GgufContents;
+class GgufWriter;
 
 // `tokenizer.ggml.token_type` values.
 enum class TokenType : int32_t {
@@ -42,6 +43,9 @@ struct Vocabulary {
     bool add_bos = false, add_eos = false;
     bool add_space_prefix = false;     // llama: "▁" prepended to every text segment
 };
+
+// Sets the `tokenizer.ggml.*` keys of `writer` from `vocab` (what a converter writes).
+void add_vocabulary_to_gguf(const Vocabulary& vocab, GgufWriter& writer);
 
 struct EncodeOptions {
     bool add_special = true;    // BOS/EOS as the tokenizer declares (HF add_special_tokens)
@@ -64,6 +68,7 @@ public:
     static Tokenizer from_gguf_file(const std::filesystem::path& path);
     static Tokenizer from_vocabulary(const Vocabulary& vocab);
     static Tokenizer from_hf_json(std::string_view json_text);
+    // Also reads bos/eos/pad names from a tokenizer_config.json beside the file, when there is one.
     static Tokenizer from_hf_json_file(const std::filesystem::path& path);
 
     Tokenizer(Tokenizer&&) noexcept;
@@ -83,6 +88,7 @@ public:
     bool is_special(int32_t id) const;  // control tokens: skipped by skip_special
     int32_t bos_id() const;             // -1 when absent
     int32_t eos_id() const;
+    int32_t pad_id() const;
     int32_t token_id(std::string_view text) const;  // -1 when the text is not one token
 
     const tokenizer_detail::Impl& impl() const { return *impl_; }

@@ -1,6 +1,7 @@
 // Public entry points of include/llcuda/quantize.h for ggml types: argument checks, traits-table
 // dispatch and the row-parallel driver.
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,6 +74,20 @@ void quantize(GgmlType type, std::span<const float> src, uint64_t n_per_row, std
                     fmt::format("quantize: importance matrix has {} values, rows have {} columns",
                                 options.imatrix.size(), n_per_row));
     const float* imatrix = options.imatrix.empty() ? nullptr : options.imatrix.data();
+    // Block quantizers turn NaN/inf into garbage codes (float->int conversion of a non-finite
+    // value is undefined), so reject them up front; the float types store them faithfully.
+    if (t.block_size > 1) {
+        for (size_t i = 0; i < src.size(); ++i)
+            if (!std::isfinite(src[i]))
+                throw Error(ErrorKind::InvalidArgument,
+                            fmt::format("quantize: non-finite value {} at row {}, column {}", src[i], i / n_per_row,
+                                        i % n_per_row));
+        for (size_t i = 0; i < options.imatrix.size(); ++i)
+            if (!std::isfinite(options.imatrix[i]) || options.imatrix[i] < 0.0f)
+                throw Error(ErrorKind::InvalidArgument,
+                            fmt::format("quantize: importance matrix value {} at column {} is not a finite "
+                                        "non-negative number", options.imatrix[i], i));
+    }
 
     unsigned n_threads = options.n_threads ? options.n_threads : std::max(1u, std::thread::hardware_concurrency());
     n_threads = unsigned(std::min<uint64_t>(n_threads, n_rows));

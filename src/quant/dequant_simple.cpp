@@ -5,6 +5,7 @@
 
 #include "quant/block_io.h"
 #include "quant/blocks.h"
+#include "quant/fp_scales.h"
 #include "quant/traits.h"
 
 namespace llcuda::quant {
@@ -25,24 +26,6 @@ inline int q5_high_bit(const uint8_t* qh, int i) {
     uint32_t bits;
     std::memcpy(&bits, qh, 4);
     return int((bits >> i) & 1u);
-}
-
-// E8M0 exponent byte -> 2^(e-128): half the true scale, paired with the doubled FP4 table.
-inline float e8m0_half(uint8_t e) {
-    const uint32_t bits = e < 2 ? (0x00200000u << e) : (uint32_t(e - 1) << 23);
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
-
-// UE4M3 scale byte -> half its value (same pairing as above); 0x00 and 0x7F decode as 0.
-inline float ue4m3_half(uint8_t x) {
-    if (x == 0 || x == 0x7F) return 0.0f;
-    const int exponent = (x >> 3) & 0xF;
-    const int mantissa = x & 7;
-    const float raw = exponent == 0 ? std::ldexp(float(mantissa), -9)
-                                    : std::ldexp(1.0f + float(mantissa) / 8.0f, exponent - 7);
-    return raw * 0.5f;
 }
 
 }  // namespace

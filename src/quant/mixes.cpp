@@ -26,8 +26,6 @@ bool iequals(std::string_view a, std::string_view b) {
 // third layer in between, get more bits.
 bool use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
 
-bool is_k_quant(T t) { return t == T::Q2_K || t == T::Q3_K || t == T::Q4_K || t == T::Q5_K || t == T::Q6_K; }
-
 // Replacement when the row length is not a multiple of the chosen type's block (formats.md §3.4).
 T shape_fallback(T type, uint64_t ne0) {
     if (ne0 % ggml_type_info(type).block_size == 0) return type;
@@ -179,7 +177,6 @@ std::vector<GgmlType> plan_tensor_types(const std::vector<PlanTensor>& tensors, 
         if (options.token_embedding_type && t.name == "token_embd.weight") type = *options.token_embedding_type;
         if (options.output_type && t.name == "output.weight") type = *options.output_type;
         out[index] = shape_fallback(type, t.ne[0]);
-        (void)is_k_quant;
     }
     return out;
 }

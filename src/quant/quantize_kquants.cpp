@@ -38,8 +38,12 @@ float sum_squares(const float* x, int n) {
 
 // ---- Q2_K: 16 sub-blocks of 16, x = d*sc*q - dmin*m, q in 0..3, 4-bit sc and m ----
 void q2_k_block(const float* x, const float* qw, BlockQ2_K& b) {
-    uint8_t L[kQK_K], laux[16], Ls[16], Lm[16];
-    float weights[16], mins[16], scales[16], sw[16];
+    uint8_t L[kQK_K];              // code per element, 0..3
+    uint8_t laux[16];              // scratch codes of one sub-block
+    uint8_t Ls[16], Lm[16];        // 4-bit scale / min per sub-block (imatrix path)
+    float weights[16];             // per-element weights of one sub-block
+    float mins[16], scales[16];    // float min / scale per sub-block of 16
+    float sw[16];                  // sum of weights per sub-block
     if (!qw) {
         float max_scale = 0.0f, max_min = 0.0f;
         for (int j = 0; j < 16; ++j) {
@@ -85,8 +89,8 @@ void q2_k_block(const float* x, const float* qw, BlockQ2_K& b) {
 
 // ---- Q3_K: 16 sub-blocks of 16, x = d*(s-32)*q, q in -4..3, 6-bit signed scales ----
 void q3_k_block(const float* x, const float* qw, BlockQ3_K& b) {
-    int8_t L[kQK_K];
-    float scales[16];
+    int8_t L[kQK_K];    // code per element, 0..7 (value = code - 4)
+    float scales[16];   // signed float scale per sub-block of 16
     if (!qw) {
         float max_scale = 0.0f, amax = 0.0f;
         for (int j = 0; j < 16; ++j) {
@@ -140,8 +144,9 @@ void q3_k_block(const float* x, const float* qw, BlockQ3_K& b) {
 // ---- Q4_K / Q5_K: 8 sub-blocks of 32, x = d*sc*q - dmin*m, 6-bit sc and m ----
 template <int kNmax>
 void q45_k_scales(const float* x, const float* qw, uint8_t* L, uint8_t* packed, uint16_t& d_out, uint16_t& dmin_out) {
-    float weights[32], mins[8], scales[8], sw[8];
-    uint8_t laux[32], Ls[8], Lm[8];
+    float weights[32];                     // per-element weights of one sub-block of 32
+    float mins[8], scales[8], sw[8];       // per sub-block: float min, float scale, weight sum
+    uint8_t laux[32], Ls[8], Lm[8];        // scratch codes; 6-bit scale / min per sub-block
     const float sigma2 = 2.0f * sum_squares(x, kQK_K) / float(kQK_K);
     for (int j = 0; j < 8; ++j) {
         const float* xs = x + 32 * j;
@@ -211,8 +216,8 @@ void q5_k_block(const float* x, const float* qw, BlockQ5_K& b) {
 
 // ---- Q6_K: 16 sub-blocks of 16, x = d*sc*(q-32), 8-bit signed sc ----
 void q6_k_block(const float* x, const float* qw, BlockQ6_K& b) {
-    int8_t L[kQK_K];
-    float scales[16];
+    int8_t L[kQK_K];    // code per element, 0..63 (value = code - 32)
+    float scales[16];   // signed float scale per sub-block of 16
     float max_scale = 0.0f, max_abs_scale = 0.0f;
     for (int j = 0; j < 16; ++j) {
         scales[j] = make_qx_quants(16, 32, x + 16 * j, L + 16 * j, 1, qw ? qw + 16 * j : nullptr);

@@ -2,13 +2,14 @@
 // ternary types (formats.md §4.1). Without an importance matrix these reproduce ggml's *_ref
 // routines (and gguf-py's numpy ports) byte for byte: the codes are computed with the unrounded
 // float32 scale, truncation / roundf rounding as documented, and only the stored scale is f16.
-// With an importance matrix Q4_0..Q5_1 switch to the weighted searches in quantize_legacy_imatrix.cpp.
+// With an importance matrix Q4_0..Q5_1 switch to the weighted searches in legacy_imatrix.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "quant/block_io.h"
 #include "quant/blocks.h"
+#include "quant/fp_scales.h"
 #include "quant/legacy_imatrix.h"
 #include "quant/traits.h"
 
@@ -164,9 +165,7 @@ void quantize_row_mxfp4(const float* x, uint8_t* y, int64_t n, const float*) {
         // (Clamped so a denormal amax cannot wrap the byte; ggml leaves that case undefined.)
         const float e = amax > 0.0f ? std::floor(std::log2(amax)) - 2 + 127 : 0.0f;
         b.e = uint8_t(std::clamp(e, 0.0f, 254.0f));
-        const uint32_t bits = b.e < 2 ? (0x00200000u << b.e) : (uint32_t(b.e - 1) << 23);
-        float scale;
-        std::memcpy(&scale, &bits, 4);
+        const float scale = e8m0_half(b.e);
         uint8_t q[kQK];
         for (int i = 0; i < kQK; ++i) {
             int best = 0;

@@ -11,5 +11,9 @@ target_sources(llcuda PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/kquant_search.cpp
   ${CMAKE_CURRENT_LIST_DIR}/quantize_kquants.cpp
   ${CMAKE_CURRENT_LIST_DIR}/quantize_iq4.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/quantize_lowbit.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bnb4.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/mixes.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/mixes.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/imatrix.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/quantize_model.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/size_plan.cpp)

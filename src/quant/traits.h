@@ -34,9 +34,9 @@ const QuantTraits* find_quant_traits(uint32_t type_id);
 // Throws llcuda::Error(Unsupported) naming the type when there is no row.
 const QuantTraits& quant_traits(GgmlType type);
 
-// Per-family dequantizers and quantizers, defined in dequant_*.cpp / quantize_*.cpp.
-// Each returns nullptr-free function pointers for the table; declared here so traits.cpp is the
-// only place that ties types to routines.
+// The per-type routines (DequantizeFn / QuantizeRowFn signatures), defined in dequant_*.cpp and
+// quantize_*.cpp. They are declared here, and referenced only by the table in traits.cpp, so that
+// file is the one place that ties types to routines.
 #define LLCUDA_DECLARE_DEQ(name) void dequantize_##name(const uint8_t*, float*, int64_t);
 #define LLCUDA_DECLARE_Q(name) void quantize_row_##name(const float*, uint8_t*, int64_t, const float*);
 
@@ -58,6 +58,7 @@ LLCUDA_DECLARE_Q(q8_0) LLCUDA_DECLARE_Q(q8_1) LLCUDA_DECLARE_Q(mxfp4)
 LLCUDA_DECLARE_Q(tq1_0) LLCUDA_DECLARE_Q(tq2_0)
 LLCUDA_DECLARE_Q(q2_k) LLCUDA_DECLARE_Q(q3_k) LLCUDA_DECLARE_Q(q4_k) LLCUDA_DECLARE_Q(q5_k)
 LLCUDA_DECLARE_Q(q6_k) LLCUDA_DECLARE_Q(iq4_nl) LLCUDA_DECLARE_Q(iq4_xs)
+LLCUDA_DECLARE_Q(nvfp4) LLCUDA_DECLARE_Q(q1_0) LLCUDA_DECLARE_Q(q2_0) LLCUDA_DECLARE_Q(q8_k)
 
 #undef LLCUDA_DECLARE_DEQ
 #undef LLCUDA_DECLARE_Q

@@ -249,6 +249,13 @@ bool parse_py_int(const std::string& text, int base, int64_t& out) {
     size_t p = 0;
     bool neg = false;
     if (p < s.size() && (s[p] == '+' || s[p] == '-')) neg = s[p++] == '-';
+    if (p + 1 < s.size() && s[p] == '0') {  // a base prefix is allowed when it names the base
+        char b = static_cast<char>(s[p + 1] | 0x20);
+        if ((base == 16 && b == 'x') || (base == 8 && b == 'o') || (base == 2 && b == 'b')) {
+            p += 2;
+            if (p < s.size() && s[p] == '_') ++p;
+        }
+    }
     if (p >= s.size()) return false;
     unsigned __int128 v = 0;
     bool prev_digit = false;
@@ -342,7 +349,9 @@ Value f_indent(Interpreter& in, const Value& v, CallArgs& a) {
     if (w && w->is_string()) ind = w->s;
     else if (w && w->is_int()) ind = std::string(size_t(std::clamp<int64_t>(w->as_int(), 0, 10000)), ' ');
     bool first = arg_bool(a, 1, "first", false), blank = arg_bool(a, 2, "blank", false);
-    std::string s = to_str(v) + "\n";  // jinja2 appends a newline so splitlines keeps a trailing empty line
+    if (v.is_undefined()) raise_undefined(v);
+    if (!v.is_string()) type_error("unsupported operand type(s) for +=: '" + type_label(v) + "' and 'str'");
+    std::string s = v.s + "\n";  // jinja2 appends a newline so splitlines keeps a trailing empty line
     std::vector<std::string> lines = py_splitlines(s);
     std::string out;
     for (size_t k = 0; k < lines.size(); ++k) {

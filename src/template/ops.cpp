@@ -143,7 +143,9 @@ bool contains(const Value& container, const Value& item) {
             for (const auto& v : *container.list)
                 if (equals(v, item)) return true;
             return false;
-        case Kind::Dict: return container.dict->find(item) != nullptr;
+        case Kind::Dict:
+            if (item.kind == Kind::List || item.kind == Kind::Dict) type_error("unhashable type: '" + py_type(item) + "'");
+            return container.dict->find(item) != nullptr;
         default: type_error("argument of type '" + py_type(container) + "' is not iterable");
     }
 }

@@ -2,6 +2,7 @@
 // the same C formatting rules Python's %-formatting is defined by.
 #include "template/pyformat.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -19,6 +20,7 @@ static std::string pad(const std::string& s, int width, bool left) {
 
 static std::string format_number(const std::string& flags, int width, int prec, char type, const Value& v) {
     if (!v.is_number()) type_error(std::string("%") + type + " format: a real number is required, not " + type_label(v));
+    if (width > 400 || prec > 400) type_error("format width or precision too large");
     std::string spec = "%" + flags;
     if (width >= 0) spec += std::to_string(width);
     if (prec >= 0) spec += "." + std::to_string(prec);
@@ -31,7 +33,6 @@ static std::string format_number(const std::string& flags, int width, int prec, 
         std::snprintf(buf, sizeof buf, spec.c_str(), static_cast<long long>(n));
     } else {
         spec += type;
-        if (width > 400 || prec > 400) type_error("format width or precision too large");
         std::snprintf(buf, sizeof buf, spec.c_str(), v.as_double());
     }
     return buf;
@@ -61,11 +62,12 @@ std::string py_percent_format(Interpreter& in, const std::string& fmt, const Val
         std::string flags;
         while (i < fmt.size() && std::string("-+ #0").find(fmt[i]) != std::string::npos) flags += fmt[i++];
         int width = -1, prec = -1;
-        while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') width = (width < 0 ? 0 : width) * 10 + (fmt[i++] - '0');
+        // Clamped while parsing: a long digit run must not overflow before the range check.
+        while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') width = std::min((width < 0 ? 0 : width) * 10 + (fmt[i++] - '0'), 1000000);
         if (i < fmt.size() && fmt[i] == '.') {
             prec = 0;
             ++i;
-            while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') prec = prec * 10 + (fmt[i++] - '0');
+            while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') prec = std::min(prec * 10 + (fmt[i++] - '0'), 1000000);
         }
         if (width > 100000 || prec > 100000) type_error("format width too large");
         if (i >= fmt.size()) type_error("incomplete format");
@@ -102,8 +104,8 @@ std::string py_percent_format(Interpreter& in, const std::string& fmt, const Val
         }
         in.check_size(out.size());
     }
-    if (!mapping && next < items.size() && args.kind == Kind::Tuple)
-        type_error("not all arguments converted during string formatting");
+    // A lone non-tuple argument counts as a 1-tuple; a mapping may go unused.
+    if (!mapping && next < items.size()) type_error("not all arguments converted during string formatting");
     return out;
 }
 

@@ -57,11 +57,11 @@ std::vector<std::string> py_split(const std::string& s, const std::string* sep, 
     }
     if (!from_right) {
         for (int64_t k = 0; k < maxsplit; ++k) parts.push_back(s.substr(words[k].first, words[k].second - words[k].first));
-        parts.push_back(py_strip(s.substr(words[size_t(maxsplit)].first), nullptr, false, true));
+        parts.push_back(s.substr(words[size_t(maxsplit)].first));  // the rest keeps its trailing whitespace
         return parts;
     }
     size_t keep = words.size() - size_t(maxsplit);
-    parts.push_back(py_strip(s.substr(0, words[keep - 1].second), nullptr, true, false));
+    parts.push_back(s.substr(0, words[keep - 1].second));  // the rest keeps its leading whitespace
     for (size_t k = keep; k < words.size(); ++k) parts.push_back(s.substr(words[k].first, words[k].second - words[k].first));
     return parts;
 }

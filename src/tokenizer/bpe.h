@@ -1,11 +1,11 @@
-// The BPE model: turns one pre-tokenized word into ids by repeatedly merging the best adjacent
-// pair of symbols. "Best" comes from one of two sources, which is the only difference between the
-// two vocabulary families:
-//   ranks   byte-level BPE and HF tokenizer.json: an explicit merge list; lower rank first
-//   scores  SentencePiece (GGUF "llama"): any pair whose concatenation is a normal or user-defined
-//           token may merge; higher token score first, ties by (merged id, left id), which is the
-//           order transformers gives the merge list it derives from the same scores
-// Equal priorities resolve to the leftmost pair, as in HF and SentencePiece.
+// The BPE model: turns one pre-tokenized word into ids by repeatedly merging the adjacent pair of
+// symbols with the lowest merge rank (the leftmost of equal ranks), as HF and SentencePiece do.
+// The ranks come from one of two sources, the only difference between the vocabulary families:
+//   ranks   byte-level BPE and HF tokenizer.json: the explicit merge list
+//   scores  SentencePiece (GGUF "llama"): every split of a normal or user-defined token into two
+//           tokens is a merge, ordered by the token's score (higher first), ties by (merged id,
+//           left id): the order transformers gives the merge list it derives from the same scores.
+//           build_score_merges() turns this into a rank table once, at load time.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "llcuda/tokenizer.h"
+#include "tokenizer/pair_table.h"
 
 namespace llcuda::tokenizer_detail {
 
@@ -35,9 +36,8 @@ struct BpeModel {
     const std::vector<TokenType>* types = nullptr;
     const TokenMap* token_ids = nullptr;
 
-    // Ranks: (left id << 32 | right id) -> {rank, merged id}.
-    struct Merge { int32_t rank; int32_t id; };
-    std::unordered_map<uint64_t, Merge> merges;
+    PairTable merges;  // (left, right) -> {rank, merged id}
+    std::vector<int32_t> small_cp_ids;  // id of the token that is exactly code point cp < 512, or -1
 
     bool byte_fallback = false;  // unknown characters become <0xXX> tokens
     bool fuse_unk = false;       // consecutive unknowns become one unk
@@ -45,8 +45,10 @@ struct BpeModel {
     int32_t unk_id = -1;         // -1: unknown characters are dropped (as HF does without unk)
     int32_t byte_ids[256];       // <0xXX> token ids, -1 when absent
 
-    // Fills byte_ids from the vocabulary.
-    void init_byte_ids();
+    // Fills byte_ids and small_cp_ids from the vocabulary.
+    void init_lookup_tables();
+    // Fills `merges` from scores (Priority::Scores).
+    void build_score_merges();
     // Appends the ids of one word.
     void encode_word(std::string_view word, std::vector<int32_t>& out) const;
 };

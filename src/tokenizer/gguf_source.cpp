@@ -1,4 +1,5 @@
-// Reading `tokenizer.ggml.*` (formats: shared docs formats.md §1.8) into a Vocabulary.
+// `tokenizer.ggml.*` (formats: shared docs formats.md §1.8) <-> Vocabulary, with the key types
+// llama.cpp requires (ids u32, token types i32[], scores f32[], flags bool).
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"
 #include "llcuda/tokenizer.h"
@@ -62,6 +63,29 @@ Tokenizer Tokenizer::from_gguf_file(const std::filesystem::path& path) {
     } catch (const Error& e) {
         throw Error(e.kind(), path.string() + ": " + e.what());
     }
+}
+
+void add_vocabulary_to_gguf(const Vocabulary& v, GgufWriter& writer) {
+    writer.set("tokenizer.ggml.model", GgufValue::string(v.model));
+    writer.set("tokenizer.ggml.pre", GgufValue::string(v.pre));
+    writer.set("tokenizer.ggml.tokens", GgufValue::string_array(v.tokens));
+    if (!v.scores.empty())
+        writer.set("tokenizer.ggml.scores", GgufValue::numeric_array<float>(GgufType::Float32, v.scores));
+    std::vector<int32_t> types(v.token_types.size());
+    for (size_t i = 0; i < types.size(); ++i) types[i] = static_cast<int32_t>(v.token_types[i]);
+    writer.set("tokenizer.ggml.token_type", GgufValue::numeric_array<int32_t>(GgufType::Int32, types));
+    if (!v.merges.empty()) writer.set("tokenizer.ggml.merges", GgufValue::string_array(v.merges));
+    const std::pair<const char*, int32_t> ids[] = {{"tokenizer.ggml.bos_token_id", v.bos_id},
+                                                   {"tokenizer.ggml.eos_token_id", v.eos_id},
+                                                   {"tokenizer.ggml.unknown_token_id", v.unk_id},
+                                                   {"tokenizer.ggml.padding_token_id", v.pad_id}};
+    for (const auto& [key, id] : ids) {
+        if (id >= 0) writer.set(key, GgufValue::u32(static_cast<uint32_t>(id)));
+        else writer.remove(key);
+    }
+    writer.set("tokenizer.ggml.add_bos_token", GgufValue::boolean(v.add_bos));
+    writer.set("tokenizer.ggml.add_eos_token", GgufValue::boolean(v.add_eos));
+    writer.set("tokenizer.ggml.add_space_prefix", GgufValue::boolean(v.add_space_prefix));
 }
 
 }  // namespace llcuda

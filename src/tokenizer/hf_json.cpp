@@ -245,4 +245,27 @@ std::unique_ptr<Impl> load_hf_json(std::string_view text) {
     return im;
 }
 
+void apply_tokenizer_config(Impl& im, std::string_view config_text) {
+    json c;
+    try {
+        c = json::parse(config_text.begin(), config_text.end());
+    } catch (const json::exception& e) {
+        throw Error(ErrorKind::FormatError, std::string("tokenizer_config.json: not valid JSON: ") + e.what());
+    }
+    // A token is named by a string or by an AddedToken object {"content": ...}; null means none.
+    auto id_of = [&](const char* key) -> int32_t {
+        if (!c.is_object() || !c.contains(key) || c.at(key).is_null()) return -1;
+        const json& v = c.at(key);
+        const std::string name = v.is_string() ? v.get<std::string>() : v.value("content", std::string());
+        const auto it = im.token_ids.find(std::string_view(name));
+        if (it == im.token_ids.end())
+            throw Error(ErrorKind::FormatError, std::string("tokenizer_config.json: ") + key + " \"" + name + "\" is not a token");
+        return it->second;
+    };
+    // The post-processor decides what encode() adds; the config only names the ids.
+    if (im.prefix_ids.empty()) im.bos_id = id_of("bos_token");
+    if (im.suffix_ids.empty()) im.eos_id = id_of("eos_token");
+    im.pad_id = id_of("pad_token");
+}
+
 }  // namespace llcuda::tokenizer_detail

@@ -47,6 +47,8 @@ struct Impl {
 // Loaders (one file each).
 std::unique_ptr<Impl> load_vocabulary(const Vocabulary& vocab);
 std::unique_ptr<Impl> load_hf_json(std::string_view json_text);
+// bos/eos/pad ids named by a tokenizer_config.json (after load_hf_json).
+void apply_tokenizer_config(Impl& impl, std::string_view config_text);
 Vocabulary export_vocabulary(const Impl& impl);
 
 // Pre-tokenizer presets named by `tokenizer.ggml.pre` (presets.cpp).

@@ -11,8 +11,11 @@ namespace llcuda::tokenizer_detail {
 
 namespace {
 
-// Oniguruma's Unicode \s is the White_Space property, which includes U+0085 (NEL); PCRE2 10.42's
-// \s under UCP is "Z category plus \t\n\v\f\r" and lacks it. Rewrite \s and \S so both agree.
+// HF runs these patterns on Oniguruma, whose Unicode \s is exactly the White_Space property.
+// PCRE2 10.42's \s under UCP differs (it adds U+180E and lacks U+0085), so \s and \S are
+// rewritten to the White_Space list itself. Found by the random-string goldens.
+constexpr std::string_view kWhiteSpace = "\\t-\\r \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}";
+
 std::string translate_regex(std::string_view p) {
     std::string out;
     bool in_class = false;
@@ -21,10 +24,11 @@ std::string translate_regex(std::string_view p) {
         if (c == '\\' && i + 1 < p.size()) {
             const char e = p[++i];
             if (e == 's') {
-                out += in_class ? "\\s\\x{85}" : "[\\s\\x{85}]";
+                if (in_class) out += kWhiteSpace;
+                else out += "[" + std::string(kWhiteSpace) + "]";
             } else if (e == 'S') {
                 if (in_class) throw Error(ErrorKind::Unsupported, "tokenizer: \\S inside a character class is not supported");
-                out += "[^\\s\\x{85}]";
+                out += "[^" + std::string(kWhiteSpace) + "]";
             } else {
                 out += c;
                 out += e;

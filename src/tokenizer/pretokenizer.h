@@ -4,8 +4,8 @@
 //   Digits     numeric characters split off (one piece per digit, or per run)
 //   ByteLevel  optional " " prefix, optional GPT-2 regex split, then every byte mapped to its
 //              printable character (must be the last step)
-// Regexes run on PCRE2 with UTF + UCP. Oniguruma (what HF uses) counts U+0085 as \s and PCRE2
-// does not, so patterns are rewritten to add it (see translate_regex in pretokenizer.cpp).
+// Regexes run on PCRE2 with UTF + UCP. Oniguruma (what HF uses) and PCRE2 disagree on what \s
+// is, so patterns are rewritten to Oniguruma's meaning (see translate_regex in pretokenizer.cpp).
 #pragma once
 
 #include <memory>

@@ -45,7 +45,8 @@ void Impl::finalize() {
     if (bpe.priority == BpeModel::Priority::Scores && scores.empty())
         throw Error(ErrorKind::FormatError, "tokenizer: SentencePiece vocabulary without scores");
     bpe.merges.clear();
-    bpe.merges.reserve(merge_strings.size() * 2);
+    bpe.init_lookup_tables();
+    if (bpe.priority == BpeModel::Priority::Scores) bpe.build_score_merges();  // (loaders keep no merge list then)
     for (size_t rank = 0; rank < merge_strings.size(); ++rank) {
         const std::string& m = merge_strings[rank];
         // The separator is the first space after the first character: a part never starts with a
@@ -59,10 +60,8 @@ void Impl::finalize() {
         if (l == token_ids.end() || r == token_ids.end() || merged == token_ids.end())
             throw Error(ErrorKind::FormatError, "tokenizer: merge #" + std::to_string(rank) + " \"" + m +
                                                     "\" uses a token that is not in the vocabulary");
-        const uint64_t key = (uint64_t(uint32_t(l->second)) << 32) | uint32_t(r->second);
-        bpe.merges.emplace(key, BpeModel::Merge{static_cast<int32_t>(rank), merged->second});  // first wins
+        bpe.merges.insert(l->second, r->second, static_cast<int32_t>(rank), merged->second);  // first wins
     }
-    bpe.init_byte_ids();
 
     special.assign(tokens.size(), 0);
     for (const auto& a : added)
@@ -85,13 +84,25 @@ Tokenizer Tokenizer::from_hf_json(std::string_view json_text) {
     return Tokenizer(tokenizer_detail::load_hf_json(json_text));
 }
 
-Tokenizer Tokenizer::from_hf_json_file(const std::filesystem::path& path) {
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(ErrorKind::Io, "tokenizer: cannot open " + path.string());
     std::stringstream ss;
     ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_hf_json_file(const std::filesystem::path& path) {
+    const std::string text = read_file(path);
+    const auto config = path.parent_path() / "tokenizer_config.json";
     try {
-        return from_hf_json(ss.str());
+        auto impl = tokenizer_detail::load_hf_json(text);
+        if (std::filesystem::exists(config)) tokenizer_detail::apply_tokenizer_config(*impl, read_file(config));
+        return Tokenizer(std::move(impl));
     } catch (const Error& e) {
         throw Error(e.kind(), path.string() + ": " + e.what());
     }
@@ -118,6 +129,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view input, const EncodeOptio
         if (im.pre.steps().empty()) {
             im.bpe.encode_word(normalized, ids);
         } else {
+            // (A per-call cache of repeated words was measured: slower than merging again.)
             for (const auto& word : im.pre.split(normalized)) im.bpe.encode_word(word, ids);
         }
     }
@@ -163,6 +175,7 @@ bool Tokenizer::is_special(int32_t id) const {
 
 int32_t Tokenizer::bos_id() const { return impl_->bos_id; }
 int32_t Tokenizer::eos_id() const { return impl_->eos_id; }
+int32_t Tokenizer::pad_id() const { return impl_->pad_id; }
 
 int32_t Tokenizer::token_id(std::string_view text) const {
     const auto it = impl_->token_ids.find(text);

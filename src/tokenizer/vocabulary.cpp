@@ -95,7 +95,7 @@ bool is_spm_style(const Impl& im) {
 std::vector<float> scores_from_merges(const Impl& im) {
     std::vector<float> scores(im.tokens.size(), -std::numeric_limits<float>::max());
     std::vector<int32_t> best(im.tokens.size(), std::numeric_limits<int32_t>::max());
-    for (const auto& [key, m] : im.bpe.merges) best[m.id] = std::min(best[m.id], m.rank);
+    im.bpe.merges.for_each([&](int32_t, int32_t, int32_t rank, int32_t id) { best[id] = std::min(best[id], rank); });
     for (size_t i = 0; i < scores.size(); ++i)
         if (best[i] != std::numeric_limits<int32_t>::max()) scores[i] = -static_cast<float>(best[i]);
     return scores;

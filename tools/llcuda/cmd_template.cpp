@@ -27,6 +27,7 @@ struct TemplateOptions {
     std::string model, template_file, tokenizer_config, messages_file, tools_file;
     std::vector<std::string> vars;
     bool add_generation_prompt = false, tokens = false;
+    int64_t now_epoch = -1;  // strftime_now() time; -1: the current time
 };
 
 std::string read_file(const std::string& path) {
@@ -111,6 +112,7 @@ void register_template(CLI::App& app, CommandSlot& slot) {
     slot.app->add_flag("--add-generation-prompt", o->add_generation_prompt, "Append the start of the assistant's turn");
     slot.app->add_option("--var", o->vars, "Extra template variable key=value (value parsed as JSON when it is JSON)");
     slot.app->add_flag("--tokens", o->tokens, "Also print the token ids of the rendered prompt");
+    slot.app->add_option("--now-epoch", o->now_epoch, "Render as if the time were this many seconds since 1970 (reproducible dates)");
     slot.run = [o]() {
         Loaded l = load(*o);
         ojson messages = parse_json_file(o->messages_file);
@@ -119,6 +121,7 @@ void register_template(CLI::App& app, CommandSlot& slot) {
         ChatRenderOptions r;
         r.add_generation_prompt = o->add_generation_prompt;
         if (!o->tools_file.empty()) r.tools = parse_json_file(o->tools_file);
+        if (o->now_epoch >= 0) r.now = std::chrono::system_clock::time_point(std::chrono::seconds(o->now_epoch));
         r.extra["bos_token"] = l.bos;
         r.extra["eos_token"] = l.eos;
         for (const auto& var : o->vars) {

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     add(llcuda::cli::register_detokenize);
     add(llcuda::cli::register_template);
     add(llcuda::cli::register_quantize);
+    add(llcuda::cli::register_convert);
+    add(llcuda::cli::register_export);
 
     CLI11_PARSE(app, argc, argv);
     for (auto& slot : slots) {
