@@ -2,6 +2,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "convert/export_paths.h"
 #include "convert/lora.h"
@@ -11,13 +12,40 @@
 
 namespace llcuda {
 
+namespace {
+
+// JSON files with a value of the wrong type (a null where a number belongs) surface from
+// nlohmann as json::exception; report them as the input errors they are.
+template <typename Fn>
+auto json_errors_as_format_errors(Fn fn) {
+    try {
+        return fn();
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::FormatError, fmt::format("unexpected value in a JSON file: {}", e.what()));
+    }
+}
+
+ConvertReport export_impl(const std::filesystem::path& base, const std::filesystem::path& adapter_dir,
+                          const std::filesystem::path& output, const ExportOptions& options);
+
+}  // namespace
+
 ConvertReport convert_hf_to_gguf(const std::filesystem::path& hf_dir, const std::filesystem::path& output,
                                  const ConvertOptions& options) {
-    const convert::HfModel model = convert::open_hf_model(hf_dir);
-    return convert::run_conversion(model, output, options);
+    return json_errors_as_format_errors([&] {
+        const convert::HfModel model = convert::open_hf_model(hf_dir);
+        return convert::run_conversion(model, output, options);
+    });
 }
 
 ConvertReport export_lora(const std::filesystem::path& base, const std::filesystem::path& adapter_dir,
+                          const std::filesystem::path& output, const ExportOptions& options) {
+    return json_errors_as_format_errors([&] { return export_impl(base, adapter_dir, output, options); });
+}
+
+namespace {
+
+ConvertReport export_impl(const std::filesystem::path& base, const std::filesystem::path& adapter_dir,
                           const std::filesystem::path& output, const ExportOptions& options) {
     const convert::LoraAdapter adapter = convert::LoraAdapter::open(adapter_dir);
     if (std::filesystem::is_regular_file(base)) {
@@ -58,5 +86,7 @@ ConvertReport export_lora(const std::filesystem::path& base, const std::filesyst
     report.n_merged_lora = merged;
     return report;
 }
+
+}  // namespace
 
 }  // namespace llcuda

@@ -70,9 +70,12 @@ LoraAdapter LoraAdapter::open(const std::filesystem::path& dir) {
             throw Error(ErrorKind::FormatError, fmt::format("adapter module '{}': A {} and B {} do not chain", module,
                                                             fmt::join(m.a->shape, "x"), fmt::join(m.b->shape, "x")));
         m.r = r_default;
-        if (const json* v = pattern_value(cfg.value("rank_pattern", json::object()), module)) m.r = v->get<uint32_t>();
+        // (patterns are read in place: a pointer into a temporary copy would dangle)
+        if (const json* v = cfg.contains("rank_pattern") ? pattern_value(cfg["rank_pattern"], module) : nullptr)
+            m.r = v->get<uint32_t>();
         m.alpha = a.alpha_;
-        if (const json* v = pattern_value(cfg.value("alpha_pattern", json::object()), module)) m.alpha = v->get<float>();
+        if (const json* v = cfg.contains("alpha_pattern") ? pattern_value(cfg["alpha_pattern"], module) : nullptr)
+            m.alpha = v->get<float>();
         if (m.r != m.a->shape[0])
             throw Error(ErrorKind::FormatError, fmt::format("adapter module '{}': rank {} in the config, {} in the tensors",
                                                             module, m.r, m.a->shape[0]));

@@ -32,11 +32,14 @@ std::optional<uint32_t> get_opt_u32(const json& c, const std::string& key) {
 // Rope scaling (formats.md §1.8 / HF rope_scaling): linear and yarn carry keys; llama3 is written as
 // a rope_freqs tensor by the caller; none is nothing.
 void write_rope_scaling(GgufWriter& w, const std::string& a, const json& config) {
-    const json* rs = config.contains("rope_scaling") ? &config["rope_scaling"] : nullptr;
+    // Transformers 5 folds rope_scaling into rope_parameters (rope_type "default" when unscaled).
+    const json* rs = config.contains("rope_scaling") ? &config["rope_scaling"]
+                     : config.contains("rope_parameters") && !config["rope_parameters"].contains("full_attention")
+                         ? &config["rope_parameters"] : nullptr;
     if (!rs || rs->is_null()) return;
     if (!rs->is_object()) throw Error(ErrorKind::FormatError, "config.json: rope_scaling is not an object");
     std::string type = rs->value("rope_type", rs->value("type", std::string()));
-    if (type == "default" || type.empty()) return;
+    if (type == "default" || type.empty() || type == "llama3") return;  // llama3: rope_freqs tensor
     const float factor = rs->contains("factor") ? (*rs)["factor"].get<float>() : 1.0f;
     if (type == "linear") {
         w.set(a + ".rope.scaling.type", GgufValue::string("linear"));

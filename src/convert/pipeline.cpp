@@ -1,13 +1,16 @@
 #include "convert/pipeline.h"
 
 #include <cstdio>
+#include <memory>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "convert/encode.h"
+#include "core/fp16.h"
 #include "convert/metadata.h"
 #include "convert/out_type.h"
+#include "convert/rope_freqs.h"
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"
 
@@ -51,6 +54,17 @@ ConvertReport run_conversion(const HfModel& m, const std::filesystem::path& outp
 
     ConvertReport report;
     report.architecture = m.arch.gguf_arch;
+    // Generated tensors come first, as in convert_hf_to_gguf.py.
+    if (m.arch.gguf_arch == "llama") {
+        if (auto factors = llama3_rope_factors(m.config, m.shape.head_dim)) {
+            const std::vector<uint64_t> ne{factors->size()};
+            report.tensors.push_back({"rope_freqs.weight", ne, "f32"});
+            auto data = std::make_shared<std::vector<float>>(std::move(*factors));  // [head_dim/2]
+            w.add_tensor("rope_freqs.weight", GgmlType::F32, ne, GgufWriter::DataSource([data](auto sink) {
+                sink(data->data(), data->size() * sizeof(float));
+            }), 1);
+        }
+    }
     const size_t count = tensors.size();
     for (size_t i = 0; i < count; ++i) {
         const GgmlType type = types[i];
@@ -59,12 +73,17 @@ ConvertReport run_conversion(const HfModel& m, const std::filesystem::path& outp
         report.tensors.push_back({src.gguf_name, planned[i].ne, ggml_type_name(type)});
         auto progress = options.progress;
         const unsigned threads = options.n_threads;
+        const bool from_f16 = out.preset.has_value();
         // Loaded and encoded only when the writer reaches this tensor: one tensor in memory.
         w.add_tensor(src.gguf_name, type, planned[i].ne,
-                     GgufWriter::DataSource([&m, src, type, ne0, i, count, progress, threads, &hook](auto sink) {
+                     GgufWriter::DataSource([&m, src, type, ne0, i, count, progress, threads, &hook, from_f16](auto sink) {
                          if (progress) progress(i, count, fmt::format("{} {} {}", src.gguf_name, ggml_type_name(type),
                                                                       fmt::join(src.shape, "x")));
-                         const std::vector<float> data = load_tensor(m, src, hook);  // [rows, ne0]
+                         std::vector<float> data = load_tensor(m, src, hook);  // [rows, ne0]
+                         // Presets quantize what an F16 conversion would hold, so the result is
+                         // byte-identical to `convert --type F16` followed by `llcuda quantize`.
+                         if (from_f16 && type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::BF16)
+                             for (float& x : data) x = fp16_to_fp32(fp32_to_fp16(x));
                          const std::vector<uint8_t> bytes = encode_tensor(type, data, ne0, threads);
                          sink(bytes.data(), bytes.size());
                      }),

@@ -3,6 +3,7 @@ target_sources(llcuda PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/hf_arch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/metadata.cpp
   ${CMAKE_CURRENT_LIST_DIR}/permute.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/rope_freqs.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bnb4_weight.cpp
   ${CMAKE_CURRENT_LIST_DIR}/hf_model.cpp
   ${CMAKE_CURRENT_LIST_DIR}/out_type.cpp

@@ -95,6 +95,13 @@ std::string Decoder::decode(std::vector<std::string> tokens) const {
                 break;
             }
             case DecoderStep::Kind::Strip: strip(tokens, step.a, step.start, step.stop); break;
+            case DecoderStep::Kind::Metaspace:
+                for (size_t i = 0; i < tokens.size(); ++i) {
+                    std::vector<std::string> one{std::move(tokens[i])};
+                    replace_in(one, step.a, i == 0 && step.start ? "" : " ");
+                    tokens[i] = std::move(one[0]);
+                }
+                break;
         }
     }
     std::string out;

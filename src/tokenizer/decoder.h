@@ -7,6 +7,8 @@
 //                 per token of the run
 //   Fuse          all tokens -> one
 //   Strip         remove up to `start` leading and `stop` trailing `content` characters per token
+//   Metaspace     "▁" -> " " in every token, except in the first token where (unless the prepend
+//                 scheme is "never", start = 0) every "▁" is dropped, as HF does
 #pragma once
 
 #include <cstddef>
@@ -16,10 +18,10 @@
 namespace llcuda::tokenizer_detail {
 
 struct DecoderStep {
-    enum class Kind { ByteLevel, Replace, ByteFallback, Fuse, Strip };
+    enum class Kind { ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace };
     Kind kind = Kind::ByteLevel;
     std::string a, b;          // Replace: pattern, replacement; Strip: content character
-    size_t start = 0, stop = 0;  // Strip
+    size_t start = 0, stop = 0;  // Strip; Metaspace: start 1 = drop "▁" in the first token
 };
 
 class Decoder {

@@ -71,6 +71,18 @@ void add_normalizer(const json& j, Normalizer& n) {
     }
 }
 
+// Metaspace's prepend scheme; files older than tokenizers 0.19 have add_prefix_space instead.
+PreTokenizerStep::Prepend prepend_scheme(const json& j) {
+    if (j.contains("prepend_scheme")) {
+        const auto v = j.at("prepend_scheme").get<std::string>();
+        if (v == "always") return PreTokenizerStep::Prepend::Always;
+        if (v == "first") return PreTokenizerStep::Prepend::First;
+        if (v == "never") return PreTokenizerStep::Prepend::Never;
+        malformed("Metaspace prepend_scheme \"" + v + "\"");
+    }
+    return j.value("add_prefix_space", true) ? PreTokenizerStep::Prepend::Always : PreTokenizerStep::Prepend::Never;
+}
+
 void add_pre_tokenizer(const json& j, std::vector<PreTokenizerStep>& steps) {
     if (j.is_null()) return;
     const std::string t = type_of(j, "pre_tokenizer");
@@ -91,6 +103,13 @@ void add_pre_tokenizer(const json& j, std::vector<PreTokenizerStep>& steps) {
         s.kind = PreTokenizerStep::Kind::ByteLevel;
         s.add_prefix_space = j.value("add_prefix_space", false);
         s.use_regex = j.value("use_regex", true);
+        steps.push_back(s);
+    } else if (t == "Metaspace") {
+        PreTokenizerStep s;
+        s.kind = PreTokenizerStep::Kind::Metaspace;
+        s.replacement = j.value("replacement", std::string("\xE2\x96\x81"));
+        s.split = j.value("split", true);
+        s.prepend = prepend_scheme(j);
         steps.push_back(s);
     } else if (t == "Digits") {
         PreTokenizerStep s;
@@ -114,6 +133,9 @@ void add_decoder(const json& j, Decoder& d) {
                field(j, "content", "Replace").get<std::string>(), 0, 0});
     } else if (t == "ByteFallback") {
         d.add({DecoderStep::Kind::ByteFallback, "", "", 0, 0});
+    } else if (t == "Metaspace") {
+        const bool drop_first = prepend_scheme(j) != PreTokenizerStep::Prepend::Never;
+        d.add({DecoderStep::Kind::Metaspace, j.value("replacement", std::string("\xE2\x96\x81")), "", drop_first ? 1u : 0u, 0});
     } else if (t == "Fuse") {
         d.add({DecoderStep::Kind::Fuse, "", "", 0, 0});
     } else if (t == "Strip") {
@@ -257,10 +279,10 @@ void apply_tokenizer_config(Impl& im, std::string_view config_text) {
         if (!c.is_object() || !c.contains(key) || c.at(key).is_null()) return -1;
         const json& v = c.at(key);
         const std::string name = v.is_string() ? v.get<std::string>() : v.value("content", std::string());
+        // A name that is not one token (some configs name a string the vocabulary lacks) leaves
+        // the id absent: tokenization does not depend on it, so it is no reason to refuse the file.
         const auto it = im.token_ids.find(std::string_view(name));
-        if (it == im.token_ids.end())
-            throw Error(ErrorKind::FormatError, std::string("tokenizer_config.json: ") + key + " \"" + name + "\" is not a token");
-        return it->second;
+        return it == im.token_ids.end() ? -1 : it->second;
     };
     // The post-processor decides what encode() adds; the config only names the ids.
     if (im.prefix_ids.empty()) im.bos_id = id_of("bos_token");

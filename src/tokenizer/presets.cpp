@@ -27,9 +27,24 @@ constexpr std::string_view kDeepseekCjk = "[一-龥ࠀ-一가-퟿]+";
 constexpr std::string_view kDeepseekV3Main =
     "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+";
 
-PreTokenizerStep split(std::string_view re) { return {Kind::Split, std::string(re), false, false, true}; }
-PreTokenizerStep byte_level(bool use_regex) { return {Kind::ByteLevel, "", false, false, use_regex}; }
-PreTokenizerStep digits() { return {Kind::Digits, "", true, false, true}; }
+PreTokenizerStep split(std::string_view re) {
+    PreTokenizerStep s;
+    s.kind = Kind::Split;
+    s.regex = re;
+    return s;
+}
+PreTokenizerStep byte_level(bool use_regex) {
+    PreTokenizerStep s;
+    s.kind = Kind::ByteLevel;
+    s.use_regex = use_regex;
+    return s;
+}
+PreTokenizerStep digits() {
+    PreTokenizerStep s;
+    s.kind = Kind::Digits;
+    s.individual_digits = true;
+    return s;
+}
 
 struct Entry {
     std::string_view name;

@@ -24,11 +24,14 @@ std::string translate_regex(std::string_view p) {
         if (c == '\\' && i + 1 < p.size()) {
             const char e = p[++i];
             if (e == 's') {
-                if (in_class) out += kWhiteSpace;
-                else out += "[" + std::string(kWhiteSpace) + "]";
+                if (!in_class) out += '[';
+                out += kWhiteSpace;
+                if (!in_class) out += ']';
             } else if (e == 'S') {
                 if (in_class) throw Error(ErrorKind::Unsupported, "tokenizer: \\S inside a character class is not supported");
-                out += "[^" + std::string(kWhiteSpace) + "]";
+                out += "[^";
+                out += kWhiteSpace;
+                out += ']';
             } else {
                 out += c;
                 out += e;
@@ -121,17 +124,50 @@ bool PreTokenizer::byte_level() const {
     return !steps_.empty() && steps_.back().kind == PreTokenizerStep::Kind::ByteLevel;
 }
 
-std::vector<std::string> PreTokenizer::split(std::string_view text) const {
+namespace {
+
+// HF Metaspace: replace spaces, prepend per the scheme, split with "merged with next" behaviour.
+void metaspace(const PreTokenizerStep& step, std::string& piece, bool first_piece, std::vector<std::string>& out) {
+    const std::string& rep = step.replacement;
+    std::string s;
+    for (char c : piece) {
+        if (c == ' ') s += rep;
+        else s += c;
+    }
+    const bool prepend = step.prepend == PreTokenizerStep::Prepend::Always ||
+                         (step.prepend == PreTokenizerStep::Prepend::First && first_piece);
+    if (prepend && s.compare(0, rep.size(), rep) != 0) s.insert(0, rep);
+    if (!step.split || rep.empty()) {
+        out.push_back(std::move(s));
+        return;
+    }
+    size_t start = 0;
+    for (size_t hit = s.find(rep, 1); hit != std::string::npos; hit = s.find(rep, hit + rep.size())) {
+        if (hit > start) out.push_back(s.substr(start, hit - start));
+        start = hit;
+    }
+    if (start < s.size()) out.push_back(s.substr(start));
+}
+
+}  // namespace
+
+std::vector<std::string> PreTokenizer::split(std::string_view text, bool at_input_start) const {
     std::vector<std::string> pieces;
     pieces.emplace_back(text);
     std::vector<std::string> next;
     for (size_t i = 0; i < steps_.size(); ++i) {
         const auto& step = steps_[i];
         next.clear();
-        for (auto& piece : pieces) {
+        for (size_t k = 0; k < pieces.size(); ++k) {
+            auto& piece = pieces[k];
+            if (step.kind == PreTokenizerStep::Kind::Metaspace) {
+                // Only the first piece of the segment can sit at original offset 0.
+                metaspace(step, piece, at_input_start && k == 0, next);
+                continue;
+            }
             if (step.kind == PreTokenizerStep::Kind::ByteLevel && step.add_prefix_space &&
                 (piece.empty() || piece[0] != ' '))
-                piece.insert(0, " ");
+                piece.insert(piece.begin(), ' ');
             if (regexes_[i]) regexes_[i]->split_isolated(piece, next);
             else next.push_back(std::move(piece));
         }

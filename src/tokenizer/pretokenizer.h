@@ -4,6 +4,8 @@
 //   Digits     numeric characters split off (one piece per digit, or per run)
 //   ByteLevel  optional " " prefix, optional GPT-2 regex split, then every byte mapped to its
 //              printable character (must be the last step)
+//   Metaspace  " " -> "▁", "▁" prepended (always, or only to the text at the start of the input),
+//              optionally split before every "▁" (SentencePiece-style tokenizer.json files)
 // Regexes run on PCRE2 with UTF + UCP. Oniguruma (what HF uses) and PCRE2 disagree on what \s
 // is, so patterns are rewritten to Oniguruma's meaning (see translate_regex in pretokenizer.cpp).
 #pragma once
@@ -35,12 +37,16 @@ private:
 };
 
 struct PreTokenizerStep {
-    enum class Kind { Split, Digits, ByteLevel };
+    enum class Kind { Split, Digits, ByteLevel, Metaspace };
+    enum class Prepend { Never, First, Always };
     Kind kind = Kind::Split;
     std::string regex;               // Split: the pattern as written in tokenizer.json
     bool individual_digits = false;  // Digits
     bool add_prefix_space = false;   // ByteLevel
     bool use_regex = true;           // ByteLevel: split with the GPT-2 regex first
+    std::string replacement;         // Metaspace: "▁"
+    Prepend prepend = Prepend::Always;  // Metaspace
+    bool split = false;              // Metaspace: split before each replacement
 };
 
 class PreTokenizer {
@@ -49,8 +55,9 @@ public:
     explicit PreTokenizer(std::vector<PreTokenizerStep> steps);
     const std::vector<PreTokenizerStep>& steps() const { return steps_; }
     bool byte_level() const;  // tokens are in GPT-2 byte-to-unicode form
-    // Words of one normalized text segment (byte-level mapped when byte_level()).
-    std::vector<std::string> split(std::string_view text) const;
+    // Words of one normalized text segment (byte-level mapped when byte_level()). `at_input_start`:
+    // the segment begins the input (Metaspace's "first" prepend scheme applies only there).
+    std::vector<std::string> split(std::string_view text, bool at_input_start = true) const;
 
 private:
     std::vector<PreTokenizerStep> steps_;

@@ -130,7 +130,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view input, const EncodeOptio
             im.bpe.encode_word(normalized, ids);
         } else {
             // (A per-call cache of repeated words was measured: slower than merging again.)
-            for (const auto& word : im.pre.split(normalized)) im.bpe.encode_word(word, ids);
+            const bool at_start = seg.text.data() == text.data();
+            for (const auto& word : im.pre.split(normalized, at_start)) im.bpe.encode_word(word, ids);
         }
     }
     if (options.add_special) ids.insert(ids.end(), im.suffix_ids.begin(), im.suffix_ids.end());

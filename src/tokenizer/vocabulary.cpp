@@ -82,8 +82,18 @@ std::unique_ptr<Impl> load_vocabulary(const Vocabulary& v) {
 
 namespace {
 
+bool has_metaspace_pre(const Impl& im) {
+    const auto& st = im.pre.steps();
+    return st.size() == 1 && st[0].kind == PreTokenizerStep::Kind::Metaspace && st[0].replacement == "\xE2\x96\x81" &&
+           !st[0].split;
+}
+
+// SentencePiece-as-BPE: byte fallback, and "▁" for spaces from a Replace normalizer (Mistral's
+// file) or from a non-splitting Metaspace pre-tokenizer (newer Llama-2 style files).
 bool is_spm_style(const Impl& im) {
-    return im.bpe.byte_fallback && im.pre.steps().empty() &&
+    if (!im.bpe.byte_fallback) return false;
+    if (has_metaspace_pre(im)) return im.normalizer.empty();
+    return im.pre.steps().empty() &&
            std::any_of(im.normalizer.steps().begin(), im.normalizer.steps().end(), [](const auto& s) {
                return s.kind == NormalizerStep::Kind::Replace && s.a == " " && s.b == "\xE2\x96\x81";
            });
@@ -128,7 +138,10 @@ Vocabulary export_vocabulary(const Impl& im) {
         v.model = "llama";
         v.pre = "default";
         v.scores = im.scores.empty() ? scores_from_merges(im) : im.scores;
-        v.add_space_prefix = im.normalizer.has(NormalizerStep::Kind::Prepend);
+        // Metaspace "first" prepends only at the start of the input; GGUF (like llama.cpp) has one
+        // flag that also prepends after special tokens. Plain text tokenizes the same.
+        v.add_space_prefix = im.normalizer.has(NormalizerStep::Kind::Prepend) ||
+                             (has_metaspace_pre(im) && im.pre.steps()[0].prepend != PreTokenizerStep::Prepend::Never);
     } else {
         throw Error(ErrorKind::Unsupported, "tokenizer: no GGUF vocabulary type matches this tokenizer");
     }

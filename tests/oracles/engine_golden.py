@@ -7,7 +7,10 @@
 2. The real models (SmolLM2-135M Q4_1, Gemma-3-270M Q4_K_M): on an Austen passage tokenized by
    llama.cpp, the top-10 log-probabilities at each of the first 64 positions; the per-token negative
    log-likelihood of a 256-token chunk (second half scored, as llama.cpp's perplexity tool does); and
-   32 greedy tokens after a prompt: <model>.json.
+   32 greedy tokens after a prompt: <model>.json. Computed twice: by llama.cpp on the same weights
+   dequantized to F32 with an F32 KV cache (the exact-arithmetic reference the CPU engine must match),
+   and by llama.cpp on the quantized file with its defaults (8-bit activations in quantized matmuls,
+   F16 KV cache) under "llama_cpp_default", reported for comparison.
 
 Needs: pip install llama-cpp-python gguf numpy. Usage: python3 tests/oracles/engine_golden.py [MODEL_CACHE]
 """
@@ -149,10 +152,43 @@ REAL = {"smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf", "gemma3": "gemma-3-270m-q4
 PROMPT = "The capital of France is"
 
 
-def real_model(label, path):
-    text = AUSTEN.read_text(encoding="utf-8")[20000:24000]
-    llm = Llama(model_path=str(path), n_ctx=256, n_batch=256, logits_all=True, n_threads=2, verbose=False)
-    tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)[:256]
+def dequantized_copy(path: Path, out: Path):
+    """The same model with every tensor dequantized to F32 (metadata copied, file_type = 0)."""
+    from gguf import GGUFReader
+    from gguf.quants import dequantize
+    r = GGUFReader(path)
+    arch = bytes(r.fields["general.architecture"].parts[-1]).decode()
+    w = GGUFWriter(str(out), arch=arch)
+    for name, f in r.fields.items():
+        if name.startswith("GGUF.") or name == "general.architecture":
+            continue
+        vtype = f.types[0]
+        if vtype == GGUFValueType.ARRAY:
+            sub = f.types[1]
+            parts = [f.parts[i] for i in f.data]
+            vals = [bytes(p).decode("utf-8", errors="surrogateescape") if sub == GGUFValueType.STRING else p[0].item()
+                    for p in parts]
+            w.add_key_value(name, vals, vtype, sub)
+        elif vtype == GGUFValueType.STRING:
+            w.add_key_value(name, bytes(f.parts[f.data[0]]).decode("utf-8", errors="surrogateescape"), vtype)
+        else:
+            value = f.parts[f.data[0]][0].item()
+            w.add_key_value(name, 0 if name == "general.file_type" else value, vtype)
+    for t in r.tensors:
+        data = dequantize(t.data, t.tensor_type).astype(np.float32)
+        w.add_tensor(t.name, data.reshape(list(reversed([int(x) for x in t.shape]))))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def reference_outputs(path, tokens, prompt_text, exact):
+    """llama.cpp's top-10 log-probs, chunk NLL and greedy tokens; exact=True: F32 KV cache."""
+    kv = {"type_k": 0, "type_v": 0} if exact else {}
+    llm = Llama(model_path=str(path), n_ctx=256, n_batch=256, logits_all=True, n_threads=2, verbose=False, **kv)
+    if tokens is None:
+        tokens = llm.tokenize(prompt_text[0].encode("utf-8"), add_bos=True, special=False)[:256]
     llm.reset()
     llm.eval(tokens)
     lp = log_softmax(np.array(llm.scores[:256]))
@@ -161,7 +197,7 @@ def real_model(label, path):
         ids = np.argsort(-lp[i], kind="stable")[:10]
         top.append([[int(j), round(float(lp[i][j]), 6)] for j in ids])
     nll = [float(-lp[i][tokens[i + 1]]) for i in range(128, 255)]
-    prompt = llm.tokenize(PROMPT.encode(), add_bos=True, special=False)
+    prompt = llm.tokenize(prompt_text[1].encode(), add_bos=True, special=False)
     llm.reset()
     llm.eval(prompt)
     greedy = []
@@ -169,11 +205,24 @@ def real_model(label, path):
         nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
         greedy.append(nxt)
         llm.eval([nxt])
-    golden = {"model": path.name, "tokens": tokens, "top_logprobs": top, "nll_positions": [128, 255],
-              "nll": nll, "perplexity": float(np.exp(np.mean(nll))), "prompt": PROMPT,
-              "prompt_tokens": prompt, "greedy": greedy}
+    text = llm.detokenize(greedy).decode(errors="replace")
+    return tokens, prompt, {"top_logprobs": top, "nll": nll, "perplexity": float(np.exp(np.mean(nll))),
+                            "greedy": greedy, "greedy_text": text}
+
+
+def real_model(label, path):
+    import tempfile
+    text = AUSTEN.read_text(encoding="utf-8")[20000:24000]
+    tokens, prompt, default = reference_outputs(path, None, (text, PROMPT), exact=False)
+    with tempfile.TemporaryDirectory() as d:
+        f32 = Path(d) / "f32.gguf"
+        dequantized_copy(path, f32)
+        _, _, exact = reference_outputs(f32, tokens, (text, PROMPT), exact=True)
+    golden = {"model": path.name, "tokens": tokens, "nll_positions": [128, 255], "prompt": PROMPT,
+              "prompt_tokens": prompt, **exact, "llama_cpp_default": default}
     (OUT / f"{label}.json").write_text(json.dumps(golden) + "\n")
-    print(f"{label}: perplexity {golden['perplexity']:.4f}, greedy {llm.detokenize(greedy).decode(errors='replace')!r}")
+    print(f"{label}: perplexity {exact['perplexity']:.4f} (quantized path {default['perplexity']:.4f}), "
+          f"greedy {exact['greedy_text']!r}")
 
 
 def main():

@@ -275,6 +275,24 @@ def write_random(tok, name, out):
             fh.write(json.dumps(rec, ensure_ascii=True) + "\n")
 
 
+def mistral_metaspace(path, split):
+    """The Mistral vocabulary as newer SentencePiece-style tokenizer.json files spell it: no
+    normalizer, a Metaspace pre-tokenizer. split=False: prepend "first" with the Replace/ByteFallback/
+    Fuse/Strip decoder (Llama-2 style); split=True: prepend "always", split on "▁", Metaspace
+    decoder. tests/tokenizer/test_metaspace.cpp applies the same edits."""
+    with open(path, encoding="utf-8") as fh:
+        j = json.load(fh)
+    j["normalizer"] = None
+    if split:
+        j["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
+        j["decoder"] = {"type": "Sequence", "decoders": [
+            {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+            {"type": "ByteFallback"}, {"type": "Fuse"}]}
+    else:
+        j["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": False}
+    return Tokenizer.from_str(json.dumps(j))
+
+
 def write_meta(name, path, out):
     """bos/eos/pad ids as the source declares them: tokenizer_config.json names looked up by HF, or
     the GGUF keys read by the gguf package."""
@@ -375,6 +393,9 @@ def main():
     lines = austen_lines(args.shared)
     blocks = ["\n".join(lines[i:i + 64]) for i in range(0, len(lines), 64)]
     only = set(args.only.split(",")) if args.only else None
+    mistral_path = os.path.join(args.shared, "tokenizers", "mistral-7b", "tokenizer.json")
+    sources["mistral-metaspace"] = lambda: mistral_metaspace(mistral_path, False)
+    sources["mistral-metaspace-split"] = lambda: mistral_metaspace(mistral_path, True)
     # The SmolLM2 vocabulary under each DeepSeek pre-tokenizer: edge cases and corpus blocks only.
     for pre in DEEPSEEK_SPLITS:
         sources[f"smollm2-{pre}"] = (lambda p=pre: tokenizer_from_gguf(
@@ -395,7 +416,7 @@ def main():
         write_edge(tok, name, args.out)
         write_random(tok, name, args.out)
         write_hashes(tok, blocks, os.path.join(args.out, f"{name}.blocks.txt"))
-        if "-deepseek" not in name:
+        if "-" not in name:  # variants: edge, random and block files only
             write_decode(tok, name, args.out)
             write_hashes(tok, lines, os.path.join(args.out, f"{name}.austen.txt"))
 

@@ -1,0 +1,15 @@
+// Tensors the converter generates rather than copies: Llama 3's `rope_freqs.weight`, the per
+// frequency divisors of rope_scaling {"rope_type": "llama3"} (formats.md §5.1, §5.2).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace llcuda::convert {
+
+// head_dim/2 factors when config.json asks for llama3 rope scaling, else nullopt.
+std::optional<std::vector<float>> llama3_rope_factors(const nlohmann::json& config, uint32_t head_dim);
+
+}  // namespace llcuda::convert
