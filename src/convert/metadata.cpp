@@ -141,16 +141,6 @@ uint32_t write_tokenizer(GgufWriter& w, const std::filesystem::path& dir, uint32
             if (!v.scores.empty()) v.scores.push_back(0.0f);
         }
     }
-    w.set("tokenizer.ggml.model", GgufValue::string(v.model));
-    w.set("tokenizer.ggml.pre", GgufValue::string(v.pre));
-    w.set("tokenizer.ggml.tokens", GgufValue::string_array(v.tokens));
-    if (!v.scores.empty())
-        w.set("tokenizer.ggml.scores", GgufValue::numeric_array<float>(GgufType::Float32, std::span<const float>(v.scores)));
-    std::vector<int32_t> types(v.token_types.size());  // [n_tokens]
-    for (size_t i = 0; i < types.size(); ++i) types[i] = int32_t(v.token_types[i]);
-    w.set("tokenizer.ggml.token_type", GgufValue::numeric_array<int32_t>(GgufType::Int32, std::span<const int32_t>(types)));
-    if (!v.merges.empty()) w.set("tokenizer.ggml.merges", GgufValue::string_array(v.merges));
-
     int32_t eos = v.eos_id;
     std::vector<int32_t> extra_eos;  // generation_config eos ids beyond the tokenizer's
     if (std::filesystem::exists(dir / "generation_config.json")) {
@@ -168,17 +158,12 @@ uint32_t write_tokenizer(GgufWriter& w, const std::filesystem::path& dir, uint32
             }
         }
     }
-    auto set_id = [&](const char* key, int32_t id) { if (id >= 0) w.set(key, GgufValue::u32(uint32_t(id))); };
-    set_id("tokenizer.ggml.bos_token_id", v.bos_id);
-    set_id("tokenizer.ggml.eos_token_id", eos);
-    set_id("tokenizer.ggml.unknown_token_id", v.unk_id);
-    set_id("tokenizer.ggml.padding_token_id", v.pad_id);
+    v.eos_id = eos;
+    add_vocabulary_to_gguf(v, w);
+    if (v.model != "llama") w.remove("tokenizer.ggml.add_space_prefix");  // as llama.cpp's converter writes it
     // A second stop id (e.g. Llama 3's <|eot_id|> next to <|end_of_text|>) becomes the eot token,
     // which the engine also stops on.
-    if (!extra_eos.empty()) set_id("tokenizer.ggml.eot_token_id", extra_eos.front());
-    w.set("tokenizer.ggml.add_bos_token", GgufValue::boolean(v.add_bos));
-    w.set("tokenizer.ggml.add_eos_token", GgufValue::boolean(v.add_eos));
-    if (v.model == "llama") w.set("tokenizer.ggml.add_space_prefix", GgufValue::boolean(v.add_space_prefix));
+    if (!extra_eos.empty()) w.set("tokenizer.ggml.eot_token_id", GgufValue::u32(uint32_t(extra_eos.front())));
 
     // chat_template: a string, or a list of {name, template} (default one first).
     std::string tmpl;
