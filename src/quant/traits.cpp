@@ -4,6 +4,8 @@
 #include <array>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "llcuda/error.h"
 #include "quant/blocks.h"
 
@@ -78,8 +80,8 @@ const QuantTraits* find_quant_traits(uint32_t type_id) {
 const QuantTraits& quant_traits(GgmlType type) {
     if (const QuantTraits* t = find_quant_traits(uint32_t(type))) return *t;
     const GgmlTypeInfo* info = ggml_type_info(uint32_t(type));
-    throw Error(ErrorKind::Unsupported, std::string("quant: no block routines for ggml type ") +
-                                            (info ? info->name : "#" + std::to_string(uint32_t(type))));
+    throw Error(ErrorKind::Unsupported, info ? fmt::format("quant: no block routines for ggml type {}", info->name)
+                                             : fmt::format("quant: unknown ggml type id {}", uint32_t(type)));
 }
 
 }  // namespace llcuda::quant
