@@ -23,6 +23,7 @@ void register_perplexity(CLI::App& app, CommandSlot& slot);
 void register_tokenize(CLI::App& app, CommandSlot& slot);
 void register_detokenize(CLI::App& app, CommandSlot& slot);
 void register_template(CLI::App& app, CommandSlot& slot);
+void register_recommend(CLI::App& app, CommandSlot& slot);
 void register_quantize(CLI::App& app, CommandSlot& slot);
 void register_convert(CLI::App& app, CommandSlot& slot);
 void register_export(CLI::App& app, CommandSlot& slot);

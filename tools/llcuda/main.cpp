@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     add(llcuda::cli::register_tokenize);
     add(llcuda::cli::register_detokenize);
     add(llcuda::cli::register_template);
+    add(llcuda::cli::register_recommend);
     add(llcuda::cli::register_quantize);
     add(llcuda::cli::register_convert);
     add(llcuda::cli::register_export);
