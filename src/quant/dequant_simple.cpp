@@ -53,26 +53,38 @@ void dequantize_i64(const uint8_t* s, float* d, int64_t n) {
     plain<int64_t>(s, d, n, [](int64_t v) { return float(v); });
 }
 
+// The 4-bit decoders walk the 16 bytes once and write both halves (element j from the low nibble,
+// j + 16 from the high one): branch-free, so the compiler vectorizes it; same arithmetic as above.
 void dequantize_q4_0(const uint8_t* s, float* d, int64_t n) {
     for_each_block<BlockQ4_0, kQK>(s, d, n, [](const BlockQ4_0& b, float* y) {
         const float scale = f16_to_f32(b.d);
-        for (int i = 0; i < kQK; ++i) y[i] = scale * float(nibble32(b.qs, i) - 8);
+        for (int j = 0; j < kQK / 2; ++j) {
+            y[j] = scale * float((b.qs[j] & 0xF) - 8);
+            y[j + kQK / 2] = scale * float((b.qs[j] >> 4) - 8);
+        }
     });
 }
 
 void dequantize_q4_1(const uint8_t* s, float* d, int64_t n) {
     for_each_block<BlockQ4_1, kQK>(s, d, n, [](const BlockQ4_1& b, float* y) {
         const float scale = f16_to_f32(b.d), min = f16_to_f32(b.m);
-        for (int i = 0; i < kQK; ++i) y[i] = scale * float(nibble32(b.qs, i)) + min;
+        for (int j = 0; j < kQK / 2; ++j) {
+            y[j] = scale * float(b.qs[j] & 0xF) + min;
+            y[j + kQK / 2] = scale * float(b.qs[j] >> 4) + min;
+        }
     });
 }
 
 void dequantize_q5_0(const uint8_t* s, float* d, int64_t n) {
     for_each_block<BlockQ5_0, kQK>(s, d, n, [](const BlockQ5_0& b, float* y) {
         const float scale = f16_to_f32(b.d);
-        for (int i = 0; i < kQK; ++i) {
-            const int q = nibble32(b.qs, i) | (q5_high_bit(b.qh, i) << 4);
-            y[i] = scale * float(q - 16);
+        uint32_t qh;
+        std::memcpy(&qh, b.qh, 4);  // bit i is bit 4 of element i
+        for (int j = 0; j < kQK / 2; ++j) {
+            const int lo = (b.qs[j] & 0xF) | int(((qh >> j) & 1u) << 4);
+            const int hi = (b.qs[j] >> 4) | int(((qh >> (j + kQK / 2)) & 1u) << 4);
+            y[j] = scale * float(lo - 16);
+            y[j + kQK / 2] = scale * float(hi - 16);
         }
     });
 }
@@ -80,9 +92,13 @@ void dequantize_q5_0(const uint8_t* s, float* d, int64_t n) {
 void dequantize_q5_1(const uint8_t* s, float* d, int64_t n) {
     for_each_block<BlockQ5_1, kQK>(s, d, n, [](const BlockQ5_1& b, float* y) {
         const float scale = f16_to_f32(b.d), min = f16_to_f32(b.m);
-        for (int i = 0; i < kQK; ++i) {
-            const int q = nibble32(b.qs, i) | (q5_high_bit(b.qh, i) << 4);
-            y[i] = scale * float(q) + min;
+        uint32_t qh;
+        std::memcpy(&qh, b.qh, 4);
+        for (int j = 0; j < kQK / 2; ++j) {
+            const int lo = (b.qs[j] & 0xF) | int(((qh >> j) & 1u) << 4);
+            const int hi = (b.qs[j] >> 4) | int(((qh >> (j + kQK / 2)) & 1u) << 4);
+            y[j] = scale * float(lo) + min;
+            y[j + kQK / 2] = scale * float(hi) + min;
         }
     });
 }
