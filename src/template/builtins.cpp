@@ -55,8 +55,9 @@ Dict dict_from(const CallArgs& a, const char* fname) {
 
 Value g_dict(Interpreter&, CallArgs& a) { return Value::make_dict(dict_from(a, "dict")); }
 
-Value g_namespace(Interpreter&, CallArgs& a) {
+Value g_namespace(Interpreter& in, CallArgs& a) {
     auto ns = std::make_shared<Namespace>();
+    in.track(ns);
     Dict d = dict_from(a, "namespace");
     for (auto& [k, v] : d.items) {
         if (!k.is_string()) type_error("namespace keys must be strings");

@@ -66,7 +66,9 @@ Value f_length(Interpreter&, const Value& v, CallArgs&) {
     switch (v.kind) {
         case Kind::Undefined: return Value::integer(0);
         case Kind::String: return Value::integer(int64_t(utf8_length(v.s)));
-        case Kind::List: case Kind::Tuple: return Value::integer(int64_t(v.list->size()));
+        case Kind::List: case Kind::Tuple:
+            if (v.generator) type_error("object of type 'generator' has no len()");
+            return Value::integer(int64_t(v.list->size()));
         case Kind::Dict: return Value::integer(int64_t(v.dict->items.size()));
         default: break;
     }
@@ -144,6 +146,7 @@ Value f_first(Interpreter&, const Value& v, CallArgs&) {
     return items.empty() ? Value::undefined("No first item, sequence was empty.") : items.front();
 }
 Value f_last(Interpreter&, const Value& v, CallArgs&) {
+    if (v.generator) type_error("'generator' object is not reversible");
     auto items = iterate(v);
     return items.empty() ? Value::undefined("No last item, sequence was empty.") : items.back();
 }
@@ -156,15 +159,16 @@ Value f_reverse(Interpreter&, const Value& v, CallArgs&) {
         for (const auto& c : items) out += c.s;
         return Value::string(out);
     }
-    return Value::make_list(std::move(items));
+    if (v.generator) return Value::make_list(std::move(items));  // jinja2 falls back to list(value)[::-1]
+    return Value::make_generator(std::move(items));
 }
 
 Value f_items(Interpreter&, const Value& v, CallArgs&) {
-    if (v.is_undefined()) return Value::make_list({});
+    if (v.is_undefined()) return Value::make_generator({});
     if (!v.is_dict()) type_error("Can only get item pairs from a mapping.");
     std::vector<Value> out;
     for (const auto& [k, x] : v.dict->items) out.push_back(Value::make_tuple({k, x}));
-    return Value::make_list(std::move(out));
+    return Value::make_generator(std::move(out));
 }
 
 Value f_dictsort(Interpreter&, const Value& v, CallArgs& a) {
@@ -201,7 +205,7 @@ Value f_unique(Interpreter& in, const Value& v, CallArgs& a) {
         seen.push_back(key);
         out.push_back(x);
     }
-    return Value::make_list(std::move(out));
+    return Value::make_generator(std::move(out));
 }
 
 Value min_max(Interpreter& in, const Value& v, CallArgs& a, bool want_max) {
@@ -303,6 +307,7 @@ Value f_int(Interpreter&, const Value& v, CallArgs& a) {
     Value dflt = d ? *d : Value::integer(0);
     int64_t base = 10;
     if (const Value* b = a.get(1, "base"); b && b->is_int()) base = b->as_int();
+    if (v.is_undefined()) raise_undefined(v);  // int(Undefined) raises UndefinedError, not TypeError
     if (v.is_int()) return Value::integer(v.as_int());
     if (v.kind == Kind::Float) {
         if (std::isnan(v.f) || std::isinf(v.f) || std::fabs(v.f) >= 9.2e18) return dflt;
@@ -320,6 +325,7 @@ Value f_int(Interpreter&, const Value& v, CallArgs& a) {
 Value f_float(Interpreter&, const Value& v, CallArgs& a) {
     a.check("float", {"default"});
     const Value* d = a.get(0, "default");
+    if (v.is_undefined()) raise_undefined(v);
     if (v.is_number()) return Value::number(v.as_double());
     double f;
     if (v.is_string() && parse_py_float(v.s, f)) return Value::number(f);
@@ -378,7 +384,11 @@ Value f_wordcount(Interpreter&, const Value& v, CallArgs&) {
     bool in_word = false;
     for (size_t p = 0; p < s.size();) {
         char32_t c = utf8_next(s, p);
-        bool w = cp_is_alnum(c) || c == '_' || c >= 0x80;
+        // Python's \w: letters, digits and underscore of any script; symbols and emoji are not.
+        bool w = cp_is_alnum(c) || c == '_' ||
+                 (c >= 0x80 && !py_isspace(c) && !(c >= 0x2000 && c <= 0x2bff) && !(c >= 0x3000 && c <= 0x303f) &&
+                  !(c >= 0x1f000 && c <= 0x1faff) && !(c >= 0xfe00 && c <= 0xfe0f) && c != 0xd7 && c != 0xf7 &&
+                  !(c >= 0xa1 && c <= 0xbf && c != 0xaa && c != 0xb5 && c != 0xba && !(c >= 0xb2 && c <= 0xb3) && c != 0xb9 && !(c >= 0xbc && c <= 0xbe)));
         if (w && !in_word) ++n;
         in_word = w;
     }
@@ -412,7 +422,7 @@ Value f_batch(Interpreter&, const Value& v, CallArgs& a) {
             while (int64_t(cur.size()) < n->as_int()) cur.push_back(*fill);
         out.push_back(Value::make_list(std::move(cur)));
     }
-    return Value::make_list(std::move(out));
+    return Value::make_generator(std::move(out));
 }
 
 Value f_attr(Interpreter& in, const Value& v, CallArgs& a) {
@@ -437,7 +447,7 @@ Value f_map(Interpreter& in, const Value& v, CallArgs& a) {
             Value r = get_path(in, x, *attr);
             out.push_back(r.is_undefined() && dflt ? *dflt : r);
         }
-        return Value::make_list(std::move(out));
+        return Value::make_generator(std::move(out));
     }
     if (a.positional.empty() || !a.positional[0].is_string()) type_error("map requires a filter name or attribute=");
     std::string name = a.positional[0].s;
@@ -449,7 +459,7 @@ Value f_map(Interpreter& in, const Value& v, CallArgs& a) {
         CallArgs copy = rest;
         out.push_back(apply_filter(in, name, x, copy));
     }
-    return Value::make_list(std::move(out));
+    return Value::make_generator(std::move(out));
 }
 
 // select/reject/selectattr/rejectattr share one loop: optional attribute, optional test name.
@@ -481,7 +491,7 @@ Value select_impl(Interpreter& in, const Value& v, CallArgs& a, bool want, bool 
         }
         if (r == want) out.push_back(x);
     }
-    return Value::make_list(std::move(out));
+    return Value::make_generator(std::move(out));
 }
 Value f_select(Interpreter& in, const Value& v, CallArgs& a) { return select_impl(in, v, a, true, false); }
 Value f_reject(Interpreter& in, const Value& v, CallArgs& a) { return select_impl(in, v, a, false, false); }

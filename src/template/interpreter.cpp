@@ -1,6 +1,8 @@
 // Tree-walking interpreter; see interpreter.h for the scoping rules and limits.
 #include "template/interpreter.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "template/lexer.h"
@@ -25,6 +27,19 @@ static FramePtr child(const FramePtr& parent) {
 
 Interpreter::Interpreter(Limits limits, std::function<std::chrono::system_clock::time_point()> now)
     : limits_(limits), now_(std::move(now)) {}
+
+Interpreter::~Interpreter() {
+    for (auto& w : tracked_)
+        if (auto o = w.lock()) o->clear();
+}
+
+void Interpreter::track(const std::shared_ptr<Object>& ns) {
+    if (tracked_.size() >= prune_at_) {  // drop namespaces already gone; amortised O(1)
+        std::erase_if(tracked_, [](const std::weak_ptr<Object>& w) { return w.expired(); });
+        prune_at_ = std::max<size_t>(64, tracked_.size() * 2);
+    }
+    tracked_.push_back(ns);
+}
 
 void Interpreter::check_size(size_t bytes) const {
     if (bytes > limits_.max_string_bytes)
@@ -83,6 +98,7 @@ Value Interpreter::eval_inner(const Expr& e, const FramePtr& frame) {
             Value parts[3];
             for (int k = 0; k < 3; ++k) parts[k] = e.args[k + 1] ? eval(*e.args[k + 1], frame) : Value::none();
             if (obj.is_undefined()) raise_undefined(obj);
+            if (obj.generator) return Value::undefined("'generator object' is not subscriptable");
             return slice_value(*this, obj, parts[0], parts[1], parts[2]);
         }
         case ExprKind::Call: {
@@ -208,6 +224,7 @@ Value Interpreter::get_item(const Value& obj, const Value& key) {
         case Kind::List:
         case Kind::Tuple:
         case Kind::String:
+            if (obj.generator) break;
             if (key.is_int()) {
                 int64_t n = obj.kind == Kind::String ? int64_t(utf8_length(obj.s)) : int64_t(obj.list->size());
                 int64_t i = key.as_int();
@@ -333,6 +350,7 @@ Flow Interpreter::exec_for(const Stmt& s, const FramePtr& frame, std::string& ou
     }
     auto shared_items = std::make_shared<const std::vector<Value>>(std::move(items));
     auto loop = std::make_shared<LoopObject>(shared_items);
+    track(loop);  // loop.changed(loop) would make a cycle
     for (size_t k = 0; k < shared_items->size(); ++k) {
         count_iteration();
         auto f = child(frame);

@@ -37,6 +37,13 @@ enum class Flow { Normal, Break, Continue };
 class Interpreter {
 public:
     Interpreter(Limits limits, std::function<std::chrono::system_clock::time_point()> now);
+    ~Interpreter();
+    Interpreter(const Interpreter&) = delete;
+    Interpreter& operator=(const Interpreter&) = delete;
+
+    // Namespaces can be made to reference themselves (`set ns.me = ns`), a shared_ptr cycle; the
+    // interpreter remembers them and empties them when the render ends, so nothing leaks.
+    void track(const std::shared_ptr<Object>& ns);
 
     // Renders `program` with `globals` (the caller's variables and builtins) as the outer scope.
     std::string render(const Program& program, FramePtr globals);
@@ -60,6 +67,8 @@ private:
     uint64_t iterations_ = 0;
     int call_depth_ = 0;
     size_t output_size_ = 0;
+    std::vector<std::weak_ptr<Object>> tracked_;
+    size_t prune_at_ = 64;
 
     Value eval_inner(const Expr& e, const FramePtr& frame);
     Flow exec_stmt(const Stmt& s, const FramePtr& frame, std::string& out);

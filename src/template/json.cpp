@@ -103,6 +103,7 @@ static void dump(std::string& out, const Value& v, const JsonDumpOptions& o, int
         case Kind::String: dump_string(out, v.s, o.ensure_ascii); return;
         case Kind::List:
         case Kind::Tuple: {
+            if (v.generator) type_error("Object of type generator is not JSON serializable");
             if (v.list->empty()) {
                 out += "[]";
                 return;

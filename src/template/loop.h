@@ -18,6 +18,7 @@ public:
     std::string type_name() const override { return "LoopContext"; }
     Value get_attr(std::string_view name) override;
     std::string repr() const override;
+    void clear() override { changed_->last = Value(); }
 
 private:
     std::shared_ptr<const std::vector<Value>> items_;
@@ -36,6 +37,7 @@ public:
     Value get_attr(std::string_view name) override;
     void set_attr(const std::string& name, Value value) override;
     std::string repr() const override;
+    void clear() override { attrs.items.clear(); }
 };
 
 }  // namespace llcuda::tmpl

@@ -243,6 +243,7 @@ Value get_method(const Value& obj, const std::string& name) {
             break;
         case Kind::List:
         case Kind::Tuple:
+            if (obj.generator) break;
             if (in_list(name, {"index", "count"})) return bind(obj, name, list_method);
             if (obj.kind == Kind::List && in_list(name, {"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear"}))
                 return unsafe(obj, name);

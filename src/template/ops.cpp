@@ -46,8 +46,11 @@ Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Va
         in.check_size(s.size());
         return Value::string(std::move(s));
     }
+    // str % x formats even when x is Undefined (str.__mod__ never asks the right operand).
+    if (op == "%" && a.kind == Kind::String) return Value::string(py_percent_format(in, a.s, b));
     if (a.is_undefined()) raise_undefined(a);
     if (b.is_undefined()) raise_undefined(b);
+    if (a.generator || b.generator) unsupported(op, a, b);
     const bool nums = a.is_number() && b.is_number();
     const bool ints = a.is_int() && b.is_int();
     int64_t r = 0;

@@ -260,6 +260,10 @@ ExprPtr Parser::parse_filter_expr(ExprPtr node) {
     }
 }
 
+// A slice from parse_subscribed() has no object yet (3 parts); `l[::-1]` inside a subscript is a
+// complete slice expression (4 parts) and an ordinary index value.
+static bool is_bare_slice(const Expr& e) { return e.kind == ExprKind::Slice && e.args.size() == 3; }
+
 ExprPtr Parser::parse_subscript(ExprPtr node) {
     DepthGuard g(*this);
     const Token t = cur();
@@ -294,7 +298,7 @@ ExprPtr Parser::parse_subscript(ExprPtr node) {
     }
     next();
     if (subs.empty()) error_at(t, "expected subscript expression");
-    if (subs.size() == 1 && subs[0]->kind == ExprKind::Slice) {
+    if (subs.size() == 1 && is_bare_slice(*subs[0])) {
         subs[0]->args.insert(subs[0]->args.begin(), std::move(node));
         return std::move(subs[0]);
     }
@@ -304,7 +308,7 @@ ExprPtr Parser::parse_subscript(ExprPtr node) {
         e->args.push_back(std::move(subs[0]));
     } else {
         for (auto& s : subs)
-            if (s->kind == ExprKind::Slice) error_at(t, "multi-dimensional slicing is not supported", ErrorKind::Unsupported);
+            if (is_bare_slice(*s)) error_at(t, "multi-dimensional slicing is not supported", ErrorKind::Unsupported);
         auto tup = make(ExprKind::Tuple, t);
         tup->args = std::move(subs);
         e->args.push_back(std::move(tup));

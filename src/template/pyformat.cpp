@@ -43,6 +43,8 @@ std::string py_percent_format(Interpreter& in, const std::string& fmt, const Val
     if (args.kind == Kind::Tuple) items = *args.list;
     else items.push_back(args);
     const Dict* mapping = args.kind == Kind::Dict ? args.dict.get() : nullptr;
+    // Python lets a lone argument with __getitem__ (dict, list, Undefined) go unused.
+    const bool mapping_like = mapping || (args.kind == Kind::List && !args.generator) || args.kind == Kind::Undefined;
     size_t next = 0;
     std::string out;
     for (size_t i = 0; i < fmt.size(); ++i) {
@@ -54,6 +56,7 @@ std::string py_percent_format(Interpreter& in, const std::string& fmt, const Val
         const Value* arg = nullptr;
         if (fmt[i] == '(') {
             size_t close = fmt.find(')', i);
+            if (args.is_undefined()) raise_undefined(args);
             if (close == std::string::npos || !mapping) type_error("format requires a mapping");
             arg = mapping->find(std::string_view(fmt).substr(i + 1, close - i - 1));
             if (!arg) type_error("format key not found");
@@ -105,7 +108,7 @@ std::string py_percent_format(Interpreter& in, const std::string& fmt, const Val
         in.check_size(out.size());
     }
     // A lone non-tuple argument counts as a 1-tuple; a mapping may go unused.
-    if (!mapping && next < items.size()) type_error("not all arguments converted during string formatting");
+    if (!mapping_like && next < items.size()) type_error("not all arguments converted during string formatting");
     return out;
 }
 

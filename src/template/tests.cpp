@@ -32,8 +32,9 @@ bool t_mapping(Interpreter&, const Value& v, const CallArgs&) { return v.is_dict
 bool t_iterable(Interpreter&, const Value& v, const CallArgs&) {
     return v.is_undefined() || v.is_string() || v.is_sequence() || v.is_dict();
 }
-bool t_sequence(Interpreter& in, const Value& v, const CallArgs& a) { return t_iterable(in, v, a); }
-bool t_callable(Interpreter&, const Value& v, const CallArgs&) { return v.kind == Kind::Function; }
+bool t_sequence(Interpreter& in, const Value& v, const CallArgs& a) { return !v.generator && t_iterable(in, v, a); }
+// Undefined defines __call__ (it raises), so Python's callable() says yes.
+bool t_callable(Interpreter&, const Value& v, const CallArgs&) { return v.kind == Kind::Function || v.is_undefined(); }
 bool t_escaped(Interpreter&, const Value&, const CallArgs&) { return false; }
 bool t_sameas(Interpreter&, const Value& v, const CallArgs& a) {
     const Value& o = arg0(a, "sameas");
@@ -124,6 +125,14 @@ bool test_exists(const std::string& name) { return table().count(name) > 0; }
 bool apply_test(Interpreter& in, const std::string& name, const Value& v, CallArgs& args) {
     auto it = table().find(name);
     if (it == table().end()) fail(ErrorKind::Unsupported, "no test named '" + name + "'");
+    // Tests taking only the value reject extra arguments, as the Python functions do.
+    static const char* const unary[] = {"defined", "undefined", "none", "boolean", "true", "false", "integer", "float",
+                                        "number", "string", "mapping", "iterable", "sequence", "callable", "escaped",
+                                        "odd", "even", "lower", "upper", "filter", "test"};
+    size_t nargs = args.positional.size() + args.keyword.size();
+    for (const char* u : unary)
+        if (name == u && nargs > 0) type_error("test_" + name + "() takes 1 positional argument but " + std::to_string(nargs + 1) + " were given");
+    if (nargs > 1) type_error("test '" + name + "' takes at most one argument");
     return it->second(in, v, args);
 }
 

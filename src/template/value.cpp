@@ -51,6 +51,11 @@ Value Value::make_list(std::vector<Value> items) {
     v.list = std::make_shared<const std::vector<Value>>(std::move(items));
     return v;
 }
+Value Value::make_generator(std::vector<Value> items) {
+    Value v = make_list(std::move(items));
+    v.generator = true;
+    return v;
+}
 Value Value::make_tuple(std::vector<Value> items) {
     Value v = make_list(std::move(items));
     v.kind = Kind::Tuple;
@@ -141,7 +146,7 @@ bool truthy(const Value& v) {
         case Kind::Int: return v.i != 0;
         case Kind::Float: return v.f != 0.0;
         case Kind::String: return !v.s.empty();
-        case Kind::List: case Kind::Tuple: return !v.list->empty();
+        case Kind::List: case Kind::Tuple: return v.generator || !v.list->empty();
         case Kind::Dict: return !v.dict->items.empty();
         case Kind::Object: case Kind::Function: return true;
     }
@@ -154,6 +159,7 @@ bool equals(const Value& a, const Value& b) {
         return a.as_int() == b.as_int();
     }
     if (a.kind != b.kind) return false;
+    if (a.generator || b.generator) return a.list == b.list;  // generators compare by identity
     switch (a.kind) {
         case Kind::Undefined: case Kind::None: return true;  // jinja2: Undefined == Undefined
         case Kind::String: return a.s == b.s;
@@ -187,7 +193,7 @@ static std::string py_type_name(const Value& v) {
         case Kind::Int: return "int";
         case Kind::Float: return "float";
         case Kind::String: return "str";
-        case Kind::List: return "list";
+        case Kind::List: return v.generator ? "generator" : "list";
         case Kind::Tuple: return "tuple";
         case Kind::Dict: return "dict";
         case Kind::Object: return v.obj->type_name();
@@ -209,7 +215,7 @@ bool less_than(const Value& a, const Value& b) {
         return a.as_int() < b.as_int();
     }
     if (a.kind == Kind::String && b.kind == Kind::String) return a.s < b.s;  // UTF-8 bytes order like code points
-    if (a.is_sequence() && a.kind == b.kind) {
+    if (a.is_sequence() && a.kind == b.kind && !a.generator && !b.generator) {
         NestGuard guard;
         const auto& x = *a.list;
         const auto& y = *b.list;
@@ -305,6 +311,7 @@ std::string repr(const Value& v) {
         case Kind::Float: return py_float_repr(v.f);
         case Kind::String: return py_string_repr(v.s);
         case Kind::List: case Kind::Tuple: {
+            if (v.generator) return "<generator object>";  // jinja2 prints an address here
             bool tuple = v.kind == Kind::Tuple;
             std::string out = tuple ? "(" : "[";
             for (size_t i = 0; i < v.list->size(); ++i) {

@@ -43,6 +43,9 @@ struct Value {
     double f = 0;
     std::string s;  // the text of a String; for Undefined, the message jinja2 would raise on use
     std::shared_ptr<const std::vector<Value>> list;  // List and Tuple (immutable: the sandbox forbids mutation)
+    // A List standing for a Python generator, which jinja2's map/select/unique/batch/items/reverse
+    // filters return: always truthy, no len(), not indexable, not equal to a list.
+    bool generator = false;
     std::shared_ptr<const Dict> dict;
     std::shared_ptr<Object> obj;  // mutable: namespace attributes can be assigned
     std::shared_ptr<const Function> fn;
@@ -55,6 +58,7 @@ struct Value {
     static Value string(std::string v);
     static Value make_list(std::vector<Value> items);
     static Value make_tuple(std::vector<Value> items);
+    static Value make_generator(std::vector<Value> items);
     static Value make_dict(Dict d);
     static Value object(std::shared_ptr<Object> o);
     static Value function(std::string name, std::function<Value(Interpreter&, struct CallArgs&)> fn);
@@ -85,6 +89,8 @@ struct Object {
     virtual Value get_attr(std::string_view name) = 0;  // Undefined when missing
     virtual void set_attr(const std::string& name, Value value);
     virtual std::string repr() const = 0;
+    // Drops held values at the end of a render, breaking reference cycles.
+    virtual void clear() {}
 };
 
 // Arguments of a call: positional, then keyword in source order.

@@ -262,6 +262,15 @@ SNIPPETS = [
     S("percent_format_dict_arg", "{{ '%(a)s-%(b)d' % {'a': 'x', 'b': 2} }}|{{ 'plain' % {'a': 1} }}|{{ '%s' % [1, 2] }}|{{ '%s+%s' % (1, 'b') }}"),
     S("indent_non_string_error", "{{ 3 | indent(2) }}"),
     S("dict_in_dict_error", "{{ {'k': 1} in {'a': 1} }}"),
+    S("generator_semantics", "{% if [] | select %}T{% endif %}|{{ [0] | select | first }}|{{ [1, 2] | select | list | length }}|{{ [3, 1] | select | sort }}|{{ 1 in [1] | select }}|{{ [1] | select is sequence }}{{ [1] | select is iterable }}|{{ ([1, 2] | select)[0] is defined }}|{{ [1] | select == [1] }}|{{ [1, 2] | reverse | join }}|{{ [1, 2] | select | reverse | list }}|{{ {'a': 1} | items | list }}"),
+    S("generator_length_error", "{{ messages | selectattr('role', 'equalto', 'user') | length }}", messages=MSGS),
+    S("percent_format_mapping_like", "{{ 'plain' % [1] }}|{{ '%s' % missing }}|{{ 'x' % missing }}|{{ '%s' % ([1, 2],) }}"),
+    S("int_of_undefined_error", "{{ missing | int }}"),
+    S("wordcount_unicode", "{{ 'héllo 😀 wörld 中文 a_b 3.5 — x' | wordcount }}"),
+    S("subscript_with_slice_values", "{{ d[l[::-1]] is defined }}|{{ d[('a', l[1:])] is defined }}|{{ m[l[0]] }}", d={"a": 1}, l=[1, 2], m=["x", "y"]),
+    # a self-referencing namespace leaked (found by fuzzing); the render itself must match jinja2
+    S("namespace_self_reference", "{% set ns = namespace(n=1) %}{% set ns.me = ns %}{{ ns.me.me.n }}{% for i in [1, 2] %}{{ loop.changed(loop) }}{% endfor %}"),
+    S("undefined_is_callable", "{{ missing is callable }} {{ range is callable }} {{ 1 is callable }}"),
     S("int_overflow_like", "{{ 2 ** 62 }} {{ 9223372036854775807 }}"),
 ]
 
