@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "backend/cpu/cpu_model.h"
+#include "engine/builtin_templates.h"
 #include "engine/end_of_generation.h"
 #include "engine/sampler.h"
 #include "engine/stop_matcher.h"
@@ -80,7 +81,11 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
         throw Error(ErrorKind::FormatError, fmt::format("the tokenizer has {} tokens but token_embd only {} rows",
                                                         s->tokenizer->n_vocab(), s->config.n_vocab));
     }
-    if (g.has("tokenizer.chat_template")) s->chat_template.emplace(ChatTemplate::parse(g.get_string("tokenizer.chat_template")));
+    if (g.has("tokenizer.chat_template")) {
+        s->chat_template.emplace(ChatTemplate::parse(g.get_string("tokenizer.chat_template")));
+    } else if (const auto builtin = builtin_chat_template(s->config.architecture)) {
+        s->chat_template.emplace(ChatTemplate::parse(*builtin));  // the file has none: the family's format
+    }
 
     const uint32_t model_ctx = s->config.n_ctx_train;
     s->n_ctx = options.context_length ? options.context_length : std::min(model_ctx, kDefaultMaxContext);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "engine/builtin_templates.h"
 #include "engine/end_of_generation.h"
 #include "llcuda/chat_template.h"
 #include "llcuda/error.h"
@@ -67,10 +68,14 @@ Loaded load(const TemplateOptions& o) {
     if (!o.model.empty()) {
         const GgufFile f = GgufFile::open(o.model);
         const GgufContents& c = f.contents();
-        if (!c.has("tokenizer.chat_template")) {
+        if (c.has("tokenizer.chat_template")) {
+            l.source = c.get_string("tokenizer.chat_template");
+        } else if (auto builtin = builtin_chat_template(c.get_string_or("general.architecture", ""))) {
+            l.source = *builtin;
+            fmt::print(stderr, "--- {} has no chat template; using llcuda's built-in one for its family\n", o.model);
+        } else {
             throw Error(ErrorKind::NotFound, o.model + " has no chat template (tokenizer.chat_template is absent)");
         }
-        l.source = c.get_string("tokenizer.chat_template");
         l.tokenizer.emplace(Tokenizer::from_gguf(c));
         l.gguf = c;
     } else if (!o.template_file.empty()) {
