@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Prepare the Debian libraries llcuda builds against, for the lent GPU machine. That machine has
+# CUDA, CMake, ninja and a C++20 compiler but none of our -dev packages and no network, so we
+# download the .deb files here into .gpu-deps/ (kept out of git by .git/info/exclude) and carry
+# that folder; scripts/gpu-build.sh unpacks them there under /tmp/deps (never into /).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+mkdir -p .git/info .gpu-deps
+grep -qx '/.gpu-deps/' .git/info/exclude 2>/dev/null || echo '/.gpu-deps/' >> .git/info/exclude
+cd .gpu-deps
+apt-get download nlohmann-json3-dev libcli11-dev libfmt-dev libfmt9 libpcre2-dev libpcre2-8-0 \
+    libpcre2-16-0 libpcre2-32-0 libpcre2-posix3 libicu-dev libicu72 libgtest-dev zlib1g-dev \
+    pkgconf pkgconf-bin libpkgconf3
+du -sh .
