@@ -142,11 +142,10 @@ std::string InferenceEngine::detokenize(const std::vector<int32_t>& ids) const {
 
 namespace {
 
-// Runs `tokens` into a fresh sequence in chunks; calls on_logits(i, row) for each position i when
-// all_logits, else once for the last one. Frees the sequence on exit unless `keep` receives it.
+// One request's KV-cache sequence, returned to the pool when the request ends (also on errors).
 class SequenceGuard {
 public:
-    SequenceGuard(PagedKvCache& kv) : kv_(kv), seq_(kv.create_sequence()) {}
+    explicit SequenceGuard(PagedKvCache& kv) : kv_(kv), seq_(kv.create_sequence()) {}
     ~SequenceGuard() { kv_.free_sequence(seq_); }
     PagedKvCache::SeqId id() const { return seq_; }
 
@@ -155,6 +154,8 @@ private:
     PagedKvCache::SeqId seq_;
 };
 
+// Runs `tokens` into sequence `seq` in chunks of prefill_chunk; calls on_logits(i, row) for every
+// position i when all_logits, else once for the last one.
 void prefill(InferenceEngine::State& s, const std::vector<int32_t>& tokens, PagedKvCache::SeqId seq, bool all_logits,
              const std::function<void(uint32_t, const float*)>& on_logits) {
     s.kv->reserve(seq, uint32_t(tokens.size()));

@@ -59,14 +59,20 @@ void print_one(const Tokenizer& tok, const TokenizeOptions& o, const std::string
         fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         return;
     }
-    if (o.ids_only) {
+    if (o.ids_only) {  // "12 34 ...", or with --show-pieces "12:"Hello" 34:"Ġworld" ..."
         std::string line;
-        for (size_t i = 0; i < ids.size(); ++i) line += (i ? " " : "") + std::to_string(ids[i]);
+        for (size_t i = 0; i < ids.size(); ++i) {
+            line += (i ? " " : "") + std::to_string(ids[i]);
+            if (o.pieces) {
+                line += ":" + nlohmann::json(tok.token_text(ids[i])).dump(-1, ' ', false,
+                                                                          nlohmann::json::error_handler_t::replace);
+            }
+        }
         fmt::print("{}\n", line);
         return;
     }
     const auto offsets = token_offsets(tok, ids);
-    for (size_t i = 0; i < ids.size(); ++i) {
+    for (size_t i = 0; i < ids.size(); ++i) {  // the table always shows pieces and offsets
         {
             const std::string piece = nlohmann::json(tok.token_text(ids[i])).dump(-1, ' ', false,
                                                                                   nlohmann::json::error_handler_t::replace);
@@ -91,7 +97,7 @@ void register_tokenize(CLI::App& app, CommandSlot& slot) {
     slot.app->add_flag("--json", o->json, "One JSON object per input line: {\"ids\", \"pieces\", \"offsets\"}");
     slot.app->add_flag("--no-special", o->no_special, "Treat special-token text as plain text");
     slot.app->add_flag("--no-bos", o->no_bos, "Do not add BOS/EOS");
-    slot.app->add_flag("--show-pieces", o->pieces, "Show each token's stored text (default in the table view)");
+    slot.app->add_flag("--show-pieces", o->pieces, "With --ids: print id:piece pairs (the table view always shows pieces)");
     slot.run = [o]() {
         const Tokenizer tok = o->source.load();
         const int n_inputs = int(!o->prompt.empty()) + int(!o->file.empty()) + int(o->from_stdin);
