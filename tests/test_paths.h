@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "llcuda/model_cache.h"
+
 namespace llcuda::test {
 
 inline std::filesystem::path source_dir() { return LLCUDA_SOURCE_DIR; }
@@ -19,16 +21,10 @@ inline std::filesystem::path shared_data_dir() {
     return source_dir().parent_path() / "shared" / "data";
 }
 
-// $LLCUDA_MODEL_CACHE, else ~/.cache/llcuda/models (the default of scripts/fetch-models.sh).
-inline std::filesystem::path model_cache_dir() {
-    if (const char* env = std::getenv("LLCUDA_MODEL_CACHE")) return env;
-    const char* home = std::getenv("HOME");
-    return std::filesystem::path(home ? home : "/tmp") / ".cache" / "llcuda" / "models";
-}
-
-// The real models fetched by scripts/fetch-models.sh.
-inline std::filesystem::path smollm2_path() { return model_cache_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf"; }
-inline std::filesystem::path gemma3_path() { return model_cache_dir() / "gemma-3-270m-q4_k_m.gguf"; }
+// The real models fetched by scripts/fetch-models.sh (llcuda/model_cache.h).
+inline std::filesystem::path model_cache_dir() { return llcuda::model_cache_dir(); }
+inline std::filesystem::path smollm2_path() { return llcuda::default_model_path(); }
+inline std::filesystem::path gemma3_path() { return llcuda::gemma3_test_model_path(); }
 
 // CI sets LLCUDA_REQUIRE_MODELS=1: a missing model is then a failure, not a skip.
 #define LLCUDA_REQUIRE_FILE(path)                                                                   \
