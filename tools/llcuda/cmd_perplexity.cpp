@@ -8,11 +8,11 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "read_file.h"
 #include "core/atomic_file.h"
 #include "core/fp16.h"
 #include "default_model.h"
@@ -68,9 +68,7 @@ void register_perplexity(CLI::App& app, CommandSlot& slot) {
     slot.app->add_option("--save-logprobs", o->save_path, "Write the scored positions' log-probabilities");
     slot.app->add_option("--kl-base", o->kl_base_path, "Compare with log-probabilities saved from a base model");
     slot.run = [o]() {
-        std::ifstream in(o->text_file, std::ios::binary);
-        if (!in) throw Error(ErrorKind::NotFound, "cannot read " + o->text_file);
-        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string text = read_file(o->text_file);
         if (o->ctx < 4) throw Error(ErrorKind::InvalidArgument, "--ctx must be at least 4");
 
         InferenceEngine engine;

@@ -1,11 +1,10 @@
 // llcuda run [-m MODEL] [-p PROMPT | -f FILE] [sampling flags]: stream generated text to stdout.
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "read_file.h"
 #include "default_model.h"
 #include "generation_flags.h"
 #include "llcuda/error.h"
@@ -32,11 +31,7 @@ void register_run(CLI::App& app, CommandSlot& slot) {
     slot.app->add_flag("-q,--quiet", o->quiet, "Do not print timing to stderr");
     slot.run = [o]() {
         std::string prompt = o->prompt;
-        if (!o->prompt_file.empty()) {
-            std::ifstream in(o->prompt_file, std::ios::binary);
-            if (!in) throw Error(ErrorKind::NotFound, "cannot read prompt file " + o->prompt_file);
-            prompt.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        }
+        if (!o->prompt_file.empty()) prompt = read_file(o->prompt_file);
         InferenceEngine engine;
         engine.load_model(resolve_model(o->flags.model), o->flags.load);
         const SamplingParams params = o->flags.params();

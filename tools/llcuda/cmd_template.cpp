@@ -4,13 +4,12 @@
 // Prints exactly the prompt the chat template renders to stdout; the special tokens and stop
 // strings the model will use go to stderr, so `> prompt.txt` captures only the prompt.
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "read_file.h"
 #include "engine/builtin_templates.h"
 #include "engine/end_of_generation.h"
 #include "llcuda/chat_template.h"
@@ -30,12 +29,6 @@ struct TemplateOptions {
     bool add_generation_prompt = false, tokens = false;
     int64_t now_epoch = -1;  // strftime_now() time; -1: the current time
 };
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorKind::NotFound, "cannot read " + path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 ojson parse_json_file(const std::string& path) {
     try {

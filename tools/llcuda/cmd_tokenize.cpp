@@ -6,13 +6,13 @@
 // split over several tokens (byte fallback, byte-level BPE) belongs to the token that completes it.
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "read_file.h"
 #include "tokenizer_source.h"
 
 namespace llcuda::cli {
@@ -82,7 +82,6 @@ void print_one(const Tokenizer& tok, const TokenizeOptions& o, const std::string
     fmt::print("{} tokens\n", ids.size());
 }
 
-std::string read_all(std::istream& in) { return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()}; }
 
 }  // namespace
 
@@ -113,7 +112,7 @@ void register_tokenize(CLI::App& app, CommandSlot& slot) {
         }
         std::istream& in = o->file.empty() ? std::cin : file;
         if (!o->json) {
-            print_one(tok, *o, read_all(in));
+            print_one(tok, *o, read_stream(in));
             return 0;
         }
         std::string line;
