@@ -173,13 +173,7 @@ void prefill(InferenceEngine::State& s, const std::vector<int32_t>& tokens, Page
     }
 }
 
-void check_tokens(const InferenceEngine::State& s, const std::vector<int32_t>& tokens) {
-    if (tokens.empty()) throw Error(ErrorKind::InvalidArgument, "the prompt is empty (it has no tokens)");
-    if (tokens.size() >= s.n_ctx) {
-        throw Error(ErrorKind::InvalidArgument,
-                    fmt::format("the prompt has {} tokens but the context holds {} (leave room to generate)",
-                                tokens.size(), s.n_ctx));
-    }
+void check_in_vocabulary(const InferenceEngine::State& s, const std::vector<int32_t>& tokens) {
     for (int32_t t : tokens) {
         if (t < 0 || uint32_t(t) >= s.config.n_vocab) {
             throw Error(ErrorKind::InvalidArgument, fmt::format("token id {} is outside the vocabulary", t));
@@ -187,10 +181,21 @@ void check_tokens(const InferenceEngine::State& s, const std::vector<int32_t>& t
     }
 }
 
+// A prompt must leave room for at least one generated token.
+void check_prompt(const InferenceEngine::State& s, const std::vector<int32_t>& tokens) {
+    if (tokens.empty()) throw Error(ErrorKind::InvalidArgument, "the prompt is empty (it has no tokens)");
+    if (tokens.size() >= s.n_ctx) {
+        throw Error(ErrorKind::InvalidArgument,
+                    fmt::format("the prompt has {} tokens but the context holds {} (leave room to generate)",
+                                tokens.size(), s.n_ctx));
+    }
+    check_in_vocabulary(s, tokens);
+}
+
 InferenceResult generate(InferenceEngine::State& s, const std::vector<int32_t>& prompt, const SamplingParams& params,
                          const StreamCallback* callback) {
     const auto t_start = Clock::now();
-    check_tokens(s, prompt);
+    check_prompt(s, prompt);
     Sampler sampler(params, s.config.n_vocab);
     for (int32_t t : prompt) sampler.accept(t);
 
@@ -328,11 +333,7 @@ void InferenceEngine::score(const std::vector<int32_t>& tokens,
                     fmt::format("{} tokens do not fit in the context of {}", tokens.size(), s.n_ctx));
     }
     if (tokens.empty()) throw Error(ErrorKind::InvalidArgument, "nothing to score: no tokens");
-    for (int32_t t : tokens) {
-        if (t < 0 || uint32_t(t) >= s.config.n_vocab) {
-            throw Error(ErrorKind::InvalidArgument, fmt::format("token id {} is outside the vocabulary", t));
-        }
-    }
+    check_in_vocabulary(s, tokens);
     SequenceGuard seq(*s.kv);
     std::vector<float> row(s.config.n_vocab);
     prefill(s, tokens, seq.id(), true, [&](uint32_t i, const float* logits) {

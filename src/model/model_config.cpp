@@ -97,9 +97,6 @@ ModelConfig read_model_config(const GgufContents& g) {
     }
     c.rope_base = g.get_f32_or(a + ".rope.freq_base", 10000.0f);
     read_rope_scaling(g, c);
-    if (const GgufValue* tokens = g.find("tokenizer.ggml.tokens"); tokens && tokens->type() == GgufType::Array) {
-        c.n_vocab = uint32_t(std::get<GgufArray>(tokens->storage()).count);
-    }
     c.layer_is_local.assign(c.n_layer, false);
     entry->configure(g, c);
     if (c.attn_scale == 0.0f) c.attn_scale = 1.0f / std::sqrt(float(c.head_dim_k));

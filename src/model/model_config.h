@@ -27,7 +27,7 @@ struct ModelConfig {
     uint32_t n_head_kv = 0;
     uint32_t head_dim_k = 0;       // attention.key_length (default n_embd / n_head)
     uint32_t head_dim_v = 0;       // attention.value_length
-    uint32_t n_vocab = 0;          // rows of token_embd
+    uint32_t n_vocab = 0;          // rows of token_embd (set by bind_weights)
     uint32_t n_ctx_train = 0;      // context_length
     float norm_eps = 1e-5f;
 
