@@ -8,17 +8,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from checks import Checks  # noqa: E402
+
 llcuda, root = sys.argv[1], Path(sys.argv[2])
 golden = root / "tests" / "golden" / "template"
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed += bool(ok)
-    failed += not ok
-    if not ok:
-        print("FAILED:", what)
+check = Checks()
 
 
 with tempfile.TemporaryDirectory() as d:
@@ -63,5 +58,4 @@ with tempfile.TemporaryDirectory() as d:
     out = subprocess.run([llcuda, "template", "--template", str(tmp / "missing.jinja"), "--messages", str(ok_messages)],
                          capture_output=True)
     check(out.returncode == 1 and b"missing.jinja" in out.stderr, f"missing template: {out.stderr!r}")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

@@ -9,6 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from checks import Checks  # noqa: E402
+
 llcuda, root = sys.argv[1], Path(sys.argv[2])
 golden = root / "tests" / "golden" / "tokenizer"
 shared = Path(os.environ.get("LLCUDA_SHARED_DATA", root.parent / "shared" / "data")) / "tokenizers"
@@ -20,15 +23,7 @@ SOURCES = {
     "smollm2": ["-m", str(cache / "SmolLM2-135M-Instruct.Q4_1.gguf")],
     "gemma3": ["-m", str(cache / "gemma-3-270m-q4_k_m.gguf")],
 }
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed += bool(ok)
-    failed += not ok
-    if not ok:
-        print("FAILED:", what)
+check = Checks()
 
 
 def run(args, stdin=None):
@@ -78,5 +73,4 @@ with tempfile.TemporaryDirectory() as d:
     bad.write_text("{ not json")
     out = run(["tokenize", "--tokenizer", str(bad), "-p", "x"])
     check(out.returncode == 1 and out.stderr, f"invalid tokenizer.json: exit {out.returncode}")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

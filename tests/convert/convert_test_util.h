@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gguf/golden_json.h"
+#include "golden_json.h"
 #include "llcuda/engine.h"
 #include "test_paths.h"
 

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/builtin_templates.h"
-#include "gguf/golden_json.h"
+#include "golden_json.h"
 #include "llcuda/chat_template.h"
 #include "llcuda/engine.h"
 #include "test_paths.h"

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "gguf/golden_json.h"
+#include "golden_json.h"
 #include "llcuda/engine.h"
 #include "test_paths.h"
 

@@ -11,6 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from checks import Checks  # noqa: E402
+
 import numpy as np
 
 GGML_NAMES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 6: "q5_0", 7: "q5_1", 8: "q8_0", 10: "q2_K",
@@ -21,14 +24,7 @@ MODELS = {"smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf", "gemma3": "gemma-3-270m-
 def main():
     llcuda, golden_dir = sys.argv[1], Path(sys.argv[2])
     cache = Path(os.environ.get("LLCUDA_MODEL_CACHE", Path.home() / ".cache/llcuda/models"))
-    passed = failed = 0
-
-    def check(ok, what):
-        nonlocal passed, failed
-        passed += ok
-        failed += not ok
-        if not ok:
-            print("FAILED:", what)
+    check = Checks()
 
     for label, filename in MODELS.items():
         path = cache / filename
@@ -56,8 +52,7 @@ def main():
               f"malformed file: exit {out.returncode}, stderr {out.stderr!r}")
         out = subprocess.run([llcuda, "inspect", str(Path(d) / "missing.gguf")], capture_output=True, text=True)
         check(out.returncode == 1 and "missing.gguf" in out.stderr, f"missing file: {out.stderr!r}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    check.finish()
 
 
 if __name__ == "__main__":

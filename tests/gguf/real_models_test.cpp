@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gguf/golden_json.h"
+#include "golden_json.h"
 #include "llcuda/gguf.h"
 #include "test_paths.h"
 

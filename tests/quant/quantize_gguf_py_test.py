@@ -9,6 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from checks import Checks  # noqa: E402
+
 import numpy as np
 from gguf import GGUFReader
 from gguf.quants import dequantize
@@ -18,15 +21,7 @@ model = Path(os.environ.get("LLCUDA_MODEL_CACHE", Path.home() / ".cache/llcuda/m
 if not model.exists():
     print("missing", model)
     sys.exit(1 if os.environ.get("LLCUDA_REQUIRE_MODELS") == "1" else 0)
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed += bool(ok)
-    failed += not ok
-    if not ok:
-        print("FAILED:", what)
+check = Checks()
 
 
 src = GGUFReader(model)
@@ -54,5 +49,4 @@ for preset, file_type, bound in (("Q8_0", 7, 0.02), ("Q4_K_M", 15, 0.15)):
             worst = max(worst, rel)
         check(worst < bound, f"{preset}: worst relative RMS error {worst:.4f} >= {bound}")
         print(f"{preset}: {len(r.tensors)} tensors read by gguf, worst relative RMS error {worst:.4f}")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()
