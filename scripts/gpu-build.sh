@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine: unpack the carried .gpu-deps/*.deb under /tmp/deps, build llcuda for the GPU's
 # architecture (default 90a: H100/H200) into build-gpu, list the devices and run the C++ tests whose
-# inputs travel (real models and ../shared do not: those tests skip).
+# inputs travel (the repository's tests/data does; real models do not: those tests skip).
 # Usage (device tool, carrying .gpu-deps): bash scripts/gpu-build.sh [cuda-arch]
 set -euo pipefail
 arch=${1:-90a}

@@ -1,5 +1,6 @@
 // Converting Hugging Face checkpoints to GGUF (`llcuda convert`) and merging PEFT LoRA adapters
-// (`llcuda export`). docs/convert.md describes the rules; formats.md §5-§7 the file formats.
+// (`llcuda export`). docs/convert.md describes the rules;
+// docs/checkpoint-formats.md the file formats.
 //
 //   llcuda::ConvertOptions o;  o.out_type = "Q8_0";
 //   llcuda::convert_hf_to_gguf("Qwen3-0.6B/", "qwen3.gguf", o);

@@ -26,4 +26,18 @@ struct GpuQuery {
 
 GpuQuery query_gpus();
 
+// The physical limits `llcuda bench` compares its speeds with (docs/bench.md), measured on the card:
+// device-to-device copy bandwidth (2 GiB copied, read and write bytes counted, median of 20) and
+// the fp16 tensor-core rate of a cuBLAS 8192^3 GEMM with fp32 accumulation (median of 20).
+struct DeviceCeilings {
+    double copy_gb_per_s = 0;   // 1e9 bytes per second
+    double tensor_tflops = 0;   // 1e12 floating-point operations per second
+    std::string device_name;
+};
+
+// Takes about a second and ~4.5 GiB of free device memory (less is used when less is free).
+// Throws llcuda::Error: Unsupported in a build without CUDA or without a usable device,
+// InvalidArgument for a device index that does not exist.
+DeviceCeilings measure_ceilings(int device = 0);
+
 }  // namespace llcuda

@@ -6,7 +6,7 @@
 //
 // Errors (missing file, unknown architecture, prompt longer than the context, bad parameter,
 // out of memory) are thrown as llcuda::Error with a message naming the problem; the engine stays
-// usable afterwards. One engine serves one call at a time.
+// usable afterwards. One engine serves one call at a time; batch_infer runs its prompts together.
 #pragma once
 
 #include <cstdint>
@@ -23,12 +23,19 @@ namespace llcuda {
 
 enum class Backend { Auto, Cpu, Cuda };
 
+// Element type of the CUDA backend's KV cache (the CPU reference always stores float32).
+enum class KvCacheType { F16, Q8_0 };
+
 struct LoadOptions {
-    Backend backend = Backend::Auto;  // Auto: CUDA when available, else CPU (CUDA engine: not built yet)
+    Backend backend = Backend::Auto;  // Auto: CUDA when a usable GPU is present, else CPU
     uint32_t context_length = 0;      // 0: the model's training context, capped at 4096
     unsigned n_threads = 0;           // CPU threads; 0: all cores
     uint32_t kv_block_size = 16;      // positions per KV-cache block
-    uint32_t prefill_chunk = 64;      // prompt tokens per forward pass
+    uint32_t prefill_chunk = 0;       // prompt tokens per forward pass; 0: 64 on the CPU, 512 on CUDA
+    uint32_t max_sequences = 0;       // sequences run at once (batch_infer); the KV pool holds this many
+                                      // full contexts. 0: 1 on the CPU, 8 on CUDA
+    KvCacheType kv_type = KvCacheType::F16;
+    bool cuda_graphs = true;          // replay decode steps from captured CUDA graphs
 };
 
 enum class FinishReason { Stop, Length, StopString, Cancelled };
@@ -73,6 +80,14 @@ struct ModelInfo {
     uint32_t context_length = 0;      // the engine's context
     uint64_t n_parameters = 0;
     std::string backend;              // "cpu" or "cuda"
+    uint64_t weight_bytes_per_token = 0;  // weight bytes one decode step reads (all matrices but the embedding table)
+    uint64_t kv_bytes_per_position = 0;   // KV-cache bytes of one position, all layers
+};
+
+// Wall times of one `bench` call (milliseconds, device synchronized before each clock read).
+struct BenchTimes {
+    double prompt_ms = 0;
+    double generate_ms = 0;
 };
 
 // Receives each piece of text as it is produced (whole UTF-8 characters); return false to stop.
@@ -107,6 +122,12 @@ public:
     void score(const std::vector<int32_t>& tokens, const std::function<void(uint32_t, const float*)>& on_row);
 
     EngineMetrics metrics() const;
+
+    // For `llcuda bench` (llama-bench's pp/tg tests): in a fresh sequence, fills `depth` positions of
+    // context (untimed), then times one forward pass over n_prompt random tokens (0: skipped), then
+    // n_gen greedy decode steps (0: skipped). Random token ids come from `seed`. The context must
+    // hold depth + n_prompt + n_gen tokens; load with prefill_chunk >= n_prompt for a one-pass prompt.
+    BenchTimes bench(uint32_t n_prompt, uint32_t n_gen, uint32_t depth, uint64_t seed);
 
     struct State;  // implementation detail (src/engine/inference_engine.cpp)
 

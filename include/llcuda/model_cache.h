@@ -1,5 +1,5 @@
 // Where llcuda keeps downloaded models: $LLCUDA_MODEL_CACHE, else ~/.cache/llcuda/models.
-// scripts/fetch-models.sh fills it; the CLI's built-in default model and the tests read from it.
+// scripts/fetch-models.sh fills it; the CLI's built-in default model lives there (and the test models).
 #pragma once
 
 #include <cstdlib>
@@ -13,8 +13,7 @@ inline std::filesystem::path model_cache_dir() {
     return std::filesystem::path(home ? home : "/tmp") / ".cache" / "llcuda" / "models";
 }
 
-// The built-in default model (SmolLM2-135M-Instruct, Q4_1) and the second test model.
+// The built-in default model (SmolLM2-135M-Instruct, Q4_1).
 inline std::filesystem::path default_model_path() { return model_cache_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf"; }
-inline std::filesystem::path gemma3_test_model_path() { return model_cache_dir() / "gemma-3-270m-q4_k_m.gguf"; }
 
 }  // namespace llcuda

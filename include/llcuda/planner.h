@@ -1,5 +1,6 @@
 // VRAM planner: which quantization and KV-cache type to use, and how much context fits, for a model
-// on a GPU with a given amount of memory (docs/planner.md).
+// on a GPU with a given amount of memory (docs/planner.md). The one planner: `llcuda recommend` and
+// `llcuda quantize --dry-run` both print what it returns.
 //
 // The weight sizes of a real GGUF model are exact: every preset is planned tensor by tensor with the
 // same per-tensor rules `llcuda quantize` applies. Without a model file (`n_params` only), sizes come
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llcuda {
@@ -20,6 +22,10 @@ enum class PlanStrategy {
     Quality,     // the highest precision that fits
     Minimal,     // the smallest footprint
 };
+
+// "aggressive", "balanced", "quality", "minimal"; throws InvalidArgument naming the choices otherwise.
+PlanStrategy plan_strategy_from_name(std::string_view name);
+const char* plan_strategy_name(PlanStrategy strategy);
 
 struct PlanRequest {
     std::optional<std::filesystem::path> model;  // a GGUF file, or
@@ -49,7 +55,7 @@ struct Plan {
     std::string model_name;
     uint64_t n_params = 0;
     uint64_t budget_bytes = 0;
-    uint64_t kv_bytes_per_token_f16 = 0;   // all layers, K and V, one sequence
+    uint64_t kv_bytes_per_token_f16 = 0;   // all layers, K and V, one sequence (llcuda/kv_size.h)
     uint64_t kv_bytes_per_token_q8_0 = 0;
     uint64_t workspace_bytes = 0;          // CUDA context, activations, logits: an allowance
     std::vector<PlanCandidate> candidates; // highest precision first
@@ -65,5 +71,14 @@ struct Plan {
 
 // Throws InvalidArgument for a bad request (no model and no n_params, non-positive budget, ...).
 Plan plan_deployment(const PlanRequest& request);
+
+// The weight sizes alone, without a budget: every preset the planner offers for a GGUF model,
+// highest precision first, planned exactly (the same numbers as plan_deployment's candidates).
+struct PresetSize {
+    std::string type;
+    uint64_t weight_bytes = 0;
+    double bits_per_weight = 0;
+};
+std::vector<PresetSize> plan_weight_sizes(const std::filesystem::path& model);
 
 }  // namespace llcuda

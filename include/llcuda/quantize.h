@@ -41,7 +41,7 @@ void quantize(GgmlType type, std::span<const float> src, uint64_t n_per_row, std
 std::vector<uint8_t> quantize(GgmlType type, std::span<const float> src, uint64_t n_per_row,
                               const QuantizeOptions& options = {});
 
-// ---- whole models: `llcuda quantize` (llama-quantize presets, formats.md §3) ----
+// ---- whole models: `llcuda quantize` (llama-quantize presets, docs/quant-mixes.md) ----
 
 struct ModelQuantizeParams {
     std::string file_type = "Q4_K_M";            // preset name ("Q4_K_M", "Q8_0", "F16", ...) or ftype id
@@ -73,7 +73,7 @@ ModelQuantizeReport quantize_model(const std::filesystem::path& input, const std
                                    const ModelQuantizeParams& params,
                                    const std::function<void(const ModelQuantizeReport::Tensor&)>& progress = {});
 
-// ---- bitsandbytes 4-bit (formats.md §7) ----
+// ---- bitsandbytes 4-bit (docs/block-formats.md §bitsandbytes NF4 and FP4) ----
 
 enum class Bnb4Type { NF4, FP4 };
 

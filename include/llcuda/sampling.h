@@ -9,7 +9,8 @@
 namespace llcuda {
 
 struct SamplingParams {
-    // temperature <= 0 selects the most likely token (greedy); the filters below then do nothing.
+    // temperature <= 0 selects the most likely token (greedy) among those the filters keep: as in
+    // llama.cpp, only typical_p < 1 can remove the most likely token.
     float temperature = 0.8f;
     int32_t top_k = 40;            // keep the k most likely tokens; <= 0 disables
     float top_p = 0.95f;           // nucleus: smallest set with cumulative probability >= top_p; 1 disables

@@ -1,4 +1,4 @@
-// bitsandbytes 4-bit Linear weights as transformers saves them (formats.md §7.4): `P.weight` packed
+// bitsandbytes 4-bit Linear weights as transformers saves them (docs/checkpoint-formats.md §bitsandbytes checkpoints): `P.weight` packed
 // codes plus `P.weight.absmax`, `.quant_map`, `.nested_*` and `.quant_state.bitsandbytes__nf4`.
 // The converter dequantizes them on load with the quant module's bnb4 decoder.
 #pragma once

@@ -1,5 +1,5 @@
 // The two export variants besides "merge into an HF base": merging into a GGUF base, and writing a
-// llama.cpp LoRA GGUF (formats.md §6.4).
+// llama.cpp LoRA GGUF (docs/checkpoint-formats.md §llama.cpp LoRA GGUF).
 #pragma once
 
 #include <filesystem>

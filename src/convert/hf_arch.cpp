@@ -1,4 +1,4 @@
-// HF architecture table and tensor name map (formats.md §5.2).
+// HF architecture table and tensor name map (docs/checkpoint-formats.md §Tensor names).
 #include "convert/hf_arch.h"
 
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-// What differs between the Hugging Face architectures the converter supports (formats.md §5.2):
+// What differs between the Hugging Face architectures the converter supports (docs/checkpoint-formats.md §Tensor names):
 // the GGUF architecture name, the tensor name map, the llama Q/K permutation, Gemma's norm +1.
 #pragma once
 

@@ -1,4 +1,4 @@
-// PEFT LoRA adapters (formats.md §6.2-§6.4): adapter_config.json + adapter_model.safetensors,
+// PEFT LoRA adapters (docs/checkpoint-formats.md §PEFT LoRA adapters, §llama.cpp LoRA GGUF): adapter_config.json + adapter_model.safetensors,
 // resolved per target module to (A [r, in], B [out, r], scale).
 #pragma once
 

@@ -1,4 +1,4 @@
-// `llcuda export --lora-only`: a llama.cpp LoRA GGUF (formats.md §6.4).
+// `llcuda export --lora-only`: a llama.cpp LoRA GGUF (docs/checkpoint-formats.md §llama.cpp LoRA GGUF).
 #include <cmath>
 
 #include <fmt/format.h>

@@ -29,7 +29,7 @@ std::optional<uint32_t> get_opt_u32(const json& c, const std::string& key) {
     return v->get<uint32_t>();
 }
 
-// Rope scaling (formats.md §1.8 / HF rope_scaling): linear and yarn carry keys; llama3 is written as
+// Rope scaling (docs/gguf.md §Metadata keys, docs/checkpoint-formats.md §Hyperparameters): linear and yarn carry keys; llama3 is written as
 // a rope_freqs tensor by the caller; none is nothing.
 void write_rope_scaling(GgufWriter& w, const std::string& a, const json& config) {
     // Transformers 5 folds rope_scaling into rope_parameters (rope_type "default" when unscaled).

@@ -1,6 +1,6 @@
 // GGUF metadata of a converted model: general.*, {arch}.* hyperparameters from config.json, and
 // tokenizer.* from tokenizer.json / tokenizer_config.json / generation_config.json, in the key order
-// convert_hf_to_gguf.py writes (formats.md §5.2).
+// convert_hf_to_gguf.py writes (docs/checkpoint-formats.md §Hyperparameters, §Order in the file).
 #pragma once
 
 #include <cstdint>

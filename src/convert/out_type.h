@@ -1,4 +1,4 @@
-// Choosing each output tensor's ggml type (formats.md §5.2 "Converter dtype rules", §3 mixes):
+// Choosing each output tensor's ggml type (docs/checkpoint-formats.md §Output types, docs/quant-mixes.md):
 // F32/F16/BF16/Q8_0 follow convert_hf_to_gguf.py; llama-quantize presets (Q4_K_M, Q6_K, ...) go
 // through the quant module's mix planner, as if an F16 conversion had been quantized.
 #pragma once

@@ -1,4 +1,4 @@
-// The llama Q/K row permutation (formats.md §5.3): HF stores each head's rotary pairs as
+// The llama Q/K row permutation (docs/checkpoint-formats.md §Q/K permutation): HF stores each head's rotary pairs as
 // (first half, second half); llama.cpp's NORM rope wants them interleaved. Within each of the
 // n_heads blocks of hd rows: new_row(h*hd + 2i + s) = old_row(h*hd + s*hd/2 + i).
 #pragma once

@@ -1,5 +1,5 @@
 // Tensors the converter generates rather than copies: Llama 3's `rope_freqs.weight`, the per
-// frequency divisors of rope_scaling {"rope_type": "llama3"} (formats.md §5.1, §5.2).
+// frequency divisors of rope_scaling {"rope_type": "llama3"} (docs/checkpoint-formats.md §Hyperparameters).
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-// safetensors header parsing and validation (formats.md §6.1).
+// safetensors header parsing and validation (docs/checkpoint-formats.md §safetensors).
 #include "convert/safetensors.h"
 
 #include <algorithm>

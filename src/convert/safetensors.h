@@ -1,4 +1,4 @@
-// Reading safetensors checkpoints (formats.md §6.1): one file or a set of shards listed in
+// Reading safetensors checkpoints (docs/checkpoint-formats.md §safetensors): one file or a set of shards listed in
 // model.safetensors.index.json. Files are memory-mapped; a tensor is read (and widened to float32)
 // only when asked for, so holding a SafetensorsSet costs no memory.
 #pragma once

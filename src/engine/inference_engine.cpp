@@ -1,16 +1,15 @@
-// InferenceEngine on the CPU backend: tokenization, chunked prefill into the paged KV cache,
-// sampling, streaming with stop strings, and request metrics.
+// InferenceEngine: loading (model, tokenizer, chat template, KV pool, backend) and the public calls,
+// which hand their token work to the generation loop (engine/generation.h).
 #include <chrono>
-#include <optional>
-#include <unordered_set>
+#include <random>
 
 #include <fmt/format.h>
 
-#include "backend/cpu/cpu_model.h"
+#include "engine/backend_factory.h"
 #include "engine/builtin_templates.h"
 #include "engine/end_of_generation.h"
-#include "engine/sampler.h"
-#include "engine/stop_matcher.h"
+#include "engine/engine_state.h"
+#include "engine/generation.h"
 #include "llcuda/chat_template.h"
 #include "llcuda/engine.h"
 #include "llcuda/error.h"
@@ -22,8 +21,6 @@ namespace llcuda {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 constexpr uint32_t kDefaultMaxContext = 4096;
 
@@ -39,38 +36,13 @@ const char* finish_reason_name(FinishReason reason) {
     return "unknown";
 }
 
-struct InferenceEngine::State {
-    explicit State(GgufFile f) : file(std::move(f)) {}
-
-    GgufFile file;
-    ModelConfig config;
-    ModelWeights weights;
-    std::optional<Tokenizer> tokenizer;
-    std::optional<ChatTemplate> chat_template;
-    std::unique_ptr<ThreadPool> pool;
-    std::unique_ptr<cpu::CpuModel> model;
-    std::unique_ptr<PagedKvCache> kv;
-    LoadOptions options;
-    uint32_t n_ctx = 0;
-    std::unordered_set<int32_t> end_of_generation;
-    EngineMetrics metrics;
-    double sum_latency_ms = 0, sum_tokens_per_sec = 0;
-    uint64_t n_rate_samples = 0;
-    uint64_t n_parameters = 0;
-};
-
 InferenceEngine::InferenceEngine() = default;
 InferenceEngine::~InferenceEngine() = default;
 InferenceEngine::InferenceEngine(InferenceEngine&&) noexcept = default;
 InferenceEngine& InferenceEngine::operator=(InferenceEngine&&) noexcept = default;
 
 void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOptions& options) {
-    if (options.backend == Backend::Cuda) {
-        throw Error(ErrorKind::Unsupported, "the CUDA engine is not built yet; use the CPU backend");
-    }
-    if (options.kv_block_size == 0 || options.prefill_chunk == 0) {
-        throw Error(ErrorKind::InvalidArgument, "kv_block_size and prefill_chunk must be positive");
-    }
+    if (options.kv_block_size == 0) throw Error(ErrorKind::InvalidArgument, "kv_block_size must be positive");
     auto s = std::make_unique<State>(GgufFile::open(path));
     const GgufContents& g = s->file.contents();
     s->options = options;
@@ -99,11 +71,27 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
     shape.head_dim_k = s->config.head_dim_k;
     shape.head_dim_v = s->config.head_dim_v;
     shape.block_size = options.kv_block_size;
-    shape.n_blocks = (s->n_ctx + shape.block_size - 1) / shape.block_size;
-    s->kv = std::make_unique<PagedKvCache>(shape);
-    s->pool = std::make_unique<ThreadPool>(options.n_threads);
-    s->model = std::make_unique<cpu::CpuModel>(s->config, s->weights, *s->pool);
+    // Every sequence the engine runs at once may grow to the whole context.
+    const bool cpu = options.backend == Backend::Cpu || !cuda_usable();
+    if (s->options.max_sequences == 0) s->options.max_sequences = cpu ? 1 : 8;
+    const uint64_t blocks_per_seq = (uint64_t(s->n_ctx) + shape.block_size - 1) / shape.block_size;
+    const uint64_t n_blocks = blocks_per_seq * s->options.max_sequences;
+    if (n_blocks > UINT32_MAX) throw Error(ErrorKind::InvalidArgument, "the KV cache would need more than 2^32 blocks");
+    shape.n_blocks = uint32_t(n_blocks);
+    s->kv = std::make_unique<KvBlockTable>(shape);
+
+    // The prompt chunk defaults to what each backend handles best; a step carries one chunk plus
+    // one decode token per other running sequence.
+    if (s->options.prefill_chunk == 0) s->options.prefill_chunk = cpu ? 64 : 512;
+    s->max_step_tokens = s->options.prefill_chunk + s->options.max_sequences;
+    s->backend = make_backend(s->config, s->weights, shape, s->options, s->max_step_tokens, s->max_step_tokens);
     for (const auto& t : g.tensors) s->n_parameters += t.n_elements();
+    for (const auto& t : g.tensors) {
+        if (t.name != "token_embd.weight" || !s->weights.output.present() ||
+            s->weights.output.data == s->weights.token_embd.data) {
+            s->weight_bytes_per_token += t.n_bytes;
+        }
+    }
     state_ = std::move(s);
 }
 
@@ -125,7 +113,9 @@ ModelInfo InferenceEngine::model_info() const {
     info.n_vocab = s.config.n_vocab;
     info.context_length = s.n_ctx;
     info.n_parameters = s.n_parameters;
-    info.backend = "cpu";
+    info.backend = s.backend->name();
+    info.weight_bytes_per_token = s.weight_bytes_per_token;
+    info.kv_bytes_per_position = s.backend->kv_bytes_per_position();
     return info;
 }
 
@@ -142,132 +132,13 @@ std::string InferenceEngine::detokenize(const std::vector<int32_t>& ids) const {
 
 namespace {
 
-// One request's KV-cache sequence, returned to the pool when the request ends (also on errors).
-class SequenceGuard {
-public:
-    explicit SequenceGuard(PagedKvCache& kv) : kv_(kv), seq_(kv.create_sequence()) {}
-    ~SequenceGuard() { kv_.free_sequence(seq_); }
-    PagedKvCache::SeqId id() const { return seq_; }
-
-private:
-    PagedKvCache& kv_;
-    PagedKvCache::SeqId seq_;
-};
-
-// Runs `tokens` into sequence `seq` in chunks of prefill_chunk; calls on_logits(i, row) for every
-// position i when all_logits, else once for the last one.
-void prefill(InferenceEngine::State& s, const std::vector<int32_t>& tokens, PagedKvCache::SeqId seq, bool all_logits,
-             const std::function<void(uint32_t, const float*)>& on_logits) {
-    s.kv->reserve(seq, uint32_t(tokens.size()));
-    std::vector<float> logits;
-    const uint32_t chunk = s.options.prefill_chunk;
-    for (uint32_t begin = 0; begin < tokens.size(); begin += chunk) {
-        const uint32_t n = std::min<uint32_t>(chunk, uint32_t(tokens.size()) - begin);
-        const bool last_chunk = begin + n == tokens.size();
-        s.model->forward(std::span<const int32_t>(tokens).subspan(begin, n), begin, *s.kv, seq, all_logits, logits);
-        if (all_logits) {
-            for (uint32_t i = 0; i < n; ++i) on_logits(begin + i, &logits[uint64_t(i) * s.config.n_vocab]);
-        } else if (last_chunk) {
-            on_logits(uint32_t(tokens.size()) - 1, logits.data());
-        }
-    }
-}
-
-void check_in_vocabulary(const InferenceEngine::State& s, const std::vector<int32_t>& tokens) {
-    for (int32_t t : tokens) {
-        if (t < 0 || uint32_t(t) >= s.config.n_vocab) {
-            throw Error(ErrorKind::InvalidArgument, fmt::format("token id {} is outside the vocabulary", t));
-        }
-    }
-}
-
-// A prompt must leave room for at least one generated token.
-void check_prompt(const InferenceEngine::State& s, const std::vector<int32_t>& tokens) {
-    if (tokens.empty()) throw Error(ErrorKind::InvalidArgument, "the prompt is empty (it has no tokens)");
-    if (tokens.size() >= s.n_ctx) {
-        throw Error(ErrorKind::InvalidArgument,
-                    fmt::format("the prompt has {} tokens but the context holds {} (leave room to generate)",
-                                tokens.size(), s.n_ctx));
-    }
-    check_in_vocabulary(s, tokens);
-}
-
-InferenceResult generate(InferenceEngine::State& s, const std::vector<int32_t>& prompt, const SamplingParams& params,
-                         const StreamCallback* callback) {
-    const auto t_start = Clock::now();
-    check_prompt(s, prompt);
-    Sampler sampler(params, s.config.n_vocab);
-    for (int32_t t : prompt) sampler.accept(t);
-
-    InferenceResult result;
-    result.n_prompt_tokens = uint32_t(prompt.size());
-    SequenceGuard seq(*s.kv);
-    std::vector<float> last_logits(s.config.n_vocab);
-    prefill(s, prompt, seq.id(), false, [&](uint32_t, const float* row) {
-        std::copy(row, row + s.config.n_vocab, last_logits.begin());
-    });
-    result.prompt_ms = ms_since(t_start);
-
-    const auto t_gen = Clock::now();
-    StreamDecoder decoder(*s.tokenizer);
-    StopMatcher stops(params.stop);
-    auto emit = [&](const std::string& piece) {
-        if (piece.empty()) return true;
-        result.text += piece;
-        return callback ? (*callback)(piece) : true;
-    };
-    uint32_t position = uint32_t(prompt.size());
-    result.finish_reason = FinishReason::Length;
-    std::vector<float> logits;
-    while (result.n_generated_tokens < params.max_tokens) {
-        TokenLogprob lp;
-        const int32_t token = sampler.sample(last_logits, params.logprobs ? &lp : nullptr);
-        if (!params.ignore_eos && s.end_of_generation.count(token)) {
-            result.finish_reason = FinishReason::Stop;
-            break;
-        }
-        sampler.accept(token);
-        result.tokens.push_back(token);
-        ++result.n_generated_tokens;
-        if (params.logprobs) {
-            lp.text = s.tokenizer->decode(std::vector<int32_t>{token});
-            result.logprobs.push_back(std::move(lp));
-        }
-        if (!emit(stops.push(decoder.push(token)))) {
-            result.finish_reason = FinishReason::Cancelled;
-            break;
-        }
-        if (stops.stopped()) {
-            result.finish_reason = FinishReason::StopString;
-            break;
-        }
-        if (result.n_generated_tokens >= params.max_tokens) break;
-        if (position + 1 >= s.n_ctx) break;  // context full: finish as "length"
-        s.kv->reserve(seq.id(), position + 1);
-        const int32_t next[] = {token};
-        s.model->forward(next, position, *s.kv, seq.id(), false, logits);
-        last_logits.swap(logits);
-        ++position;
-    }
-    if (result.finish_reason != FinishReason::Cancelled && !stops.stopped()) {
-        emit(stops.push(decoder.finish()));
-        if (!stops.stopped()) emit(stops.finish());
-        else result.finish_reason = FinishReason::StopString;
-    }
-    const double gen_ms = ms_since(t_gen);
-    result.latency_ms = ms_since(t_start);
-    result.tokens_per_sec = gen_ms > 0 ? result.n_generated_tokens / (gen_ms / 1000.0) : 0;
-
-    s.metrics.n_requests += 1;
-    s.metrics.n_prompt_tokens += result.n_prompt_tokens;
-    s.metrics.n_generated_tokens += result.n_generated_tokens;
-    s.sum_latency_ms += result.latency_ms;
-    s.metrics.mean_latency_ms = s.sum_latency_ms / double(s.metrics.n_requests);
-    if (result.n_generated_tokens > 0) {
-        s.sum_tokens_per_sec += result.tokens_per_sec;
-        s.metrics.mean_tokens_per_sec = s.sum_tokens_per_sec / double(++s.n_rate_samples);
-    }
-    return result;
+InferenceResult generate_one(InferenceEngine::State& s, std::vector<int32_t> prompt, const SamplingParams& params,
+                             const StreamCallback* callback) {
+    std::vector<GenerationRequest> r(1);
+    r[0].prompt = std::move(prompt);
+    r[0].params = params;
+    r[0].callback = callback;
+    return std::move(run_generation(s, r).front());
 }
 
 }  // namespace
@@ -275,28 +146,33 @@ InferenceResult generate(InferenceEngine::State& s, const std::vector<int32_t>& 
 InferenceResult InferenceEngine::infer(std::string_view prompt, const SamplingParams& params) {
     State& s = require_loaded(state_);
     validate(params);
-    return generate(s, tokenize(prompt, true), params, nullptr);
+    return generate_one(s, tokenize(prompt, true), params, nullptr);
 }
 
 InferenceResult InferenceEngine::infer_stream(std::string_view prompt, const SamplingParams& params,
                                               const StreamCallback& callback) {
     State& s = require_loaded(state_);
     validate(params);
-    return generate(s, tokenize(prompt, true), params, &callback);
+    return generate_one(s, tokenize(prompt, true), params, &callback);
 }
 
 InferenceResult InferenceEngine::infer_tokens(const std::vector<int32_t>& prompt, const SamplingParams& params) {
     State& s = require_loaded(state_);
     validate(params);
-    return generate(s, prompt, params, nullptr);
+    return generate_one(s, prompt, params, nullptr);
 }
 
 std::vector<InferenceResult> InferenceEngine::batch_infer(const std::vector<std::string>& prompts,
                                                           const SamplingParams& params) {
-    // The CPU reference runs the prompts one after another; continuous batching is the CUDA engine's.
-    std::vector<InferenceResult> results;
-    for (const auto& p : prompts) results.push_back(infer(p, params));
-    return results;
+    State& s = require_loaded(state_);
+    validate(params);
+    // All prompts run together: one forward pass per step carries every sequence.
+    std::vector<GenerationRequest> requests(prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        requests[i].prompt = tokenize(prompts[i], true);
+        requests[i].params = params;
+    }
+    return run_generation(s, requests);
 }
 
 std::string InferenceEngine::apply_chat_template(const std::vector<ChatMessage>& messages,
@@ -322,7 +198,7 @@ InferenceResult InferenceEngine::chat(const std::vector<ChatMessage>& messages, 
     // Templates that write the BOS text themselves must not get a second BOS from the tokenizer.
     const int32_t bos = s.tokenizer->bos_id();
     const bool has_bos_text = bos >= 0 && prompt.rfind(s.tokenizer->token_text(bos), 0) == 0;
-    return generate(s, tokenize(prompt, !has_bos_text), params, nullptr);
+    return generate_one(s, tokenize(prompt, !has_bos_text), params, nullptr);
 }
 
 void InferenceEngine::score(const std::vector<int32_t>& tokens,
@@ -334,9 +210,8 @@ void InferenceEngine::score(const std::vector<int32_t>& tokens,
     }
     if (tokens.empty()) throw Error(ErrorKind::InvalidArgument, "nothing to score: no tokens");
     check_in_vocabulary(s, tokens);
-    SequenceGuard seq(*s.kv);
     std::vector<float> row(s.config.n_vocab);
-    prefill(s, tokens, seq.id(), true, [&](uint32_t i, const float* logits) {
+    run_prompt(s, tokens, true, [&](uint32_t i, const float* logits) {
         const float max = *std::max_element(logits, logits + s.config.n_vocab);
         double sum = 0;
         for (uint32_t v = 0; v < s.config.n_vocab; ++v) sum += std::exp(double(logits[v]) - max);
@@ -347,5 +222,58 @@ void InferenceEngine::score(const std::vector<int32_t>& tokens,
 }
 
 EngineMetrics InferenceEngine::metrics() const { return require_loaded(state_).metrics; }
+
+BenchTimes InferenceEngine::bench(uint32_t n_prompt, uint32_t n_gen, uint32_t depth, uint64_t seed) {
+    State& s = require_loaded(state_);
+    if (uint64_t(depth) + n_prompt + n_gen > s.n_ctx) {
+        throw Error(ErrorKind::InvalidArgument, fmt::format("bench needs {} positions but the context holds {}",
+                                                            uint64_t(depth) + n_prompt + n_gen, s.n_ctx));
+    }
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int32_t> pick(0, int32_t(s.config.n_vocab) - 1);
+    std::vector<int32_t> tokens(uint64_t(depth) + n_prompt + 1);
+    for (auto& t : tokens) t = pick(rng);
+
+    const KvBlockTable::SeqId seq = s.kv->create_sequence();
+    struct Free {
+        KvBlockTable& kv;
+        KvBlockTable::SeqId seq;
+        ~Free() { kv.free_sequence(seq); }
+    } free_seq{*s.kv, seq};
+    s.kv->reserve(seq, depth + n_prompt + n_gen);
+    auto run = [&](uint32_t begin, uint32_t n, uint32_t n_logits) {
+        Batch b;
+        b.sequences.push_back({std::span<const int32_t>(tokens).subspan(begin, n), begin, s.kv->blocks(seq), n_logits});
+        s.backend->forward(b);
+    };
+    for (uint32_t p = 0; p < depth; p += s.options.prefill_chunk) {  // context, untimed
+        run(p, std::min(s.options.prefill_chunk, depth - p), 0);
+    }
+    BenchTimes t;
+    uint32_t pos = depth;
+    if (n_prompt > 0) {
+        s.backend->argmax();  // drains the device queue before the clock starts
+        const auto t0 = std::chrono::steady_clock::now();
+        for (uint32_t p = 0; p < n_prompt; p += s.options.prefill_chunk) {
+            const uint32_t n = std::min(s.options.prefill_chunk, n_prompt - p);
+            run(depth + p, n, p + n == n_prompt ? 1 : 0);
+        }
+        s.backend->argmax();  // synchronizes: the prompt's logits are on the host side
+        t.prompt_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        pos += n_prompt;
+    }
+    if (n_gen > 0) {
+        int32_t token = tokens[pos > 0 ? pos - 1 : 0];
+        const auto t0 = std::chrono::steady_clock::now();
+        for (uint32_t i = 0; i < n_gen; ++i) {
+            Batch b;
+            b.sequences.push_back({std::span<const int32_t>(&token, 1), pos + i, s.kv->blocks(seq), 1});
+            s.backend->forward(b);
+            token = s.backend->argmax()[0];  // what a greedy decode step does: the id crosses to the host
+        }
+        t.generate_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
+    return t;
+}
 
 }  // namespace llcuda

@@ -1,13 +1,19 @@
 // Chooses the next token from a row of logits, in llama.cpp's order:
 // penalties → top-k → typical → top-p → min-p → temperature → draw (or argmax when greedy).
+// The stages are the free functions of engine/sampler_stages.h.
+//
+// Two entry points pick the same token for the same seed and history: sample() reads the whole
+// row; sample_candidates() reads only the candidates a backend pre-selected where the logits live
+// (ComputeBackend::top_candidates, which explains why that set suffices), so that on the GPU a
+// 128k-262k float row need not cross to the host.
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
+#include "backend/compute_backend.h"
 #include "llcuda/engine.h"
 #include "llcuda/sampling.h"
 
@@ -24,14 +30,22 @@ public:
     // (log-softmax of the raw logits, before penalties and filters).
     int32_t sample(std::span<const float> logits, TokenLogprob* logprob = nullptr);
 
+    // True when the choice is simply the argmax of the raw logits (greedy, no active penalties,
+    // no logprobs, no typical filter), so a backend's argmax() suffices.
+    bool argmax_suffices() const;
+    // What sample_candidates needs for the next token: the n_top highest raw logits and the raw
+    // logits of `extra` (the penalty window's distinct ids, ascending). False when the candidates
+    // cannot decide (top-k disabled or >= n_vocab on a sampled row, or more than
+    // kMaxTopCandidates needed): then sample() needs the whole row.
+    bool candidate_request(std::vector<int32_t>& extra, uint32_t& n_top) const;
+    // Picks the token sample() would pick on the whole row, from candidates answering
+    // candidate_request() (Internal error when they do not cover it), with the same logprobs
+    // (the chosen token's and the top ones, from the raw logits and c.log_sum_exp).
+    int32_t sample_candidates(const RowCandidates& c, TokenLogprob* logprob = nullptr);
+
 private:
-    struct Candidate {
-        int32_t id;
-        float logit;
-        float p;
-    };
-    void apply_penalties(std::vector<float>& logits) const;
-    static void softmax(std::vector<Candidate>& c);
+    bool greedy() const { return params_.temperature <= 0.0f && params_.typical_p >= 1.0f; }
+    uint32_t top_needed(size_t n_extra) const;
 
     SamplingParams params_;
     uint32_t n_vocab_;

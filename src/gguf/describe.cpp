@@ -1,4 +1,4 @@
-#include "gguf/describe.h"
+#include "llcuda/gguf_summary.h"
 
 #include <array>
 

@@ -1,8 +1,6 @@
-#include "gguf/summary.h"
+#include "llcuda/gguf_summary.h"
 
 #include <fmt/format.h>
-
-#include "gguf/describe.h"
 
 namespace llcuda {
 

@@ -1,1 +1,1 @@
-target_sources(llcuda PRIVATE ${CMAKE_CURRENT_LIST_DIR}/paged_kv_cache.cpp)
+target_sources(llcuda PRIVATE ${CMAKE_CURRENT_LIST_DIR}/kv_blocks.cpp)

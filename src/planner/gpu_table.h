@@ -1,6 +1,6 @@
 // Memory bandwidth of common GPUs, the decode ceiling's denominator. Vendor peak figures, except the
-// H100 SXM, where the figure is the device-to-device bandwidth measured on our machine
-// (3.0 TB/s, read + write; ../shared/docs/anchors.md).
+// H100 SXM, where the figure is the device-to-device copy bandwidth we measured on an H100 SXM
+// (3.0 TB/s, read + write).
 #pragma once
 
 #include <array>

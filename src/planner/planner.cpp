@@ -1,3 +1,4 @@
+// The VRAM planner (llcuda/planner.h, docs/planner.md).
 #include "llcuda/planner.h"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"
+#include "llcuda/kv_size.h"
 #include "planner/gpu_table.h"
 #include "quant/size_plan.h"
 
@@ -64,7 +66,69 @@ int preset_rank(const std::string& name) {  // position in kNominal: lower = mor
     return int(std::size(kNominal));
 }
 
+// Presets the planner offers: those in kNominal but F32, which is never worth its size for
+// inference. The ternary TQ types (for ternary-trained models only) are not offered either.
+bool is_offered(std::string_view name) {
+    return name != "F32" && preset_rank(std::string(name)) < int(std::size(kNominal));
+}
+
+// Reads the GGUF keys the KV cache is shaped by, with the same defaults as the engine's model
+// config: head_count_kv defaults to head_count, key/value length to embedding_length / head_count.
+uint64_t kv_bytes_per_token_of(const GgufContents& c, GgmlType type) {
+    const std::string arch = c.get_string_or("general.architecture", "");
+    const uint32_t n_layer = c.get_u32_or(arch + ".block_count", 0);
+    const uint32_t n_head = c.get_u32_or(arch + ".attention.head_count", 0);
+    const uint32_t n_head_kv = c.get_u32_or(arch + ".attention.head_count_kv", n_head);
+    const uint32_t head_dim = n_head ? c.get_u32_or(arch + ".embedding_length", 0) / n_head : 0;
+    const uint32_t head_dim_k = c.get_u32_or(arch + ".attention.key_length", head_dim);
+    const uint32_t head_dim_v = c.get_u32_or(arch + ".attention.value_length", head_dim_k);
+    return kv_cache_bytes_per_token(n_layer, n_head_kv, head_dim_k, head_dim_v, type, type);
+}
+
+uint64_t n_params_of(const GgufContents& c) {
+    uint64_t n = 0;
+    for (const auto& t : c.tensors) n += t.n_elements();
+    return n;
+}
+
+// Every offered preset sized tensor by tensor with `llcuda quantize`'s rules, highest precision first.
+std::vector<PresetSize> exact_weight_sizes(const GgufContents& c) {
+    const uint64_t n_params = n_params_of(c);
+    std::vector<PresetSize> sizes;
+    for (const auto& preset : quant::file_type_presets()) {
+        if (!is_offered(preset.name)) continue;
+        const uint64_t bytes = quant::planned_weight_bytes(c, preset, {});
+        sizes.push_back({preset.name, bytes, n_params ? 8.0 * double(bytes) / double(n_params) : 0.0});
+    }
+    std::stable_sort(sizes.begin(), sizes.end(),
+                     [](const PresetSize& a, const PresetSize& b) { return preset_rank(a.type) < preset_rank(b.type); });
+    return sizes;
+}
+
 }  // namespace
+
+PlanStrategy plan_strategy_from_name(std::string_view name) {
+    for (PlanStrategy s : {PlanStrategy::Aggressive, PlanStrategy::Balanced, PlanStrategy::Quality, PlanStrategy::Minimal}) {
+        if (name == plan_strategy_name(s)) return s;
+    }
+    throw Error(ErrorKind::InvalidArgument,
+                fmt::format("unknown strategy '{}' (aggressive, balanced, quality or minimal)", name));
+}
+
+const char* plan_strategy_name(PlanStrategy strategy) {
+    switch (strategy) {
+        case PlanStrategy::Aggressive: return "aggressive";
+        case PlanStrategy::Balanced: return "balanced";
+        case PlanStrategy::Quality: return "quality";
+        case PlanStrategy::Minimal: return "minimal";
+    }
+    return "?";
+}
+
+std::vector<PresetSize> plan_weight_sizes(const std::filesystem::path& model) {
+    const GgufFile file = GgufFile::open(model);
+    return exact_weight_sizes(file.contents());
+}
 
 Plan plan_deployment(const PlanRequest& r) {
     if (!r.model && r.n_params == 0) throw Error(ErrorKind::InvalidArgument, "give a model file or a parameter count");
@@ -76,47 +140,45 @@ Plan plan_deployment(const PlanRequest& r) {
     Plan p;
     p.budget_bytes = uint64_t(r.vram_gib * kGiB);
     uint32_t n_ctx_max = 1u << 20, n_vocab = 0, n_embd = 0;
-    std::vector<std::pair<std::string, uint64_t>> weights;  // preset, bytes
+    std::vector<PresetSize> weights;
     if (r.model) {
         const GgufFile file = GgufFile::open(*r.model);
         const GgufContents& c = file.contents();
         p.exact_sizes = true;
         p.model_name = c.get_string_or("general.name", r.model->filename().string());
-        for (const auto& t : c.tensors) p.n_params += t.n_elements();
-        p.kv_bytes_per_token_f16 = quant::kv_cache_bytes(c, 1, GgmlType::F16);
-        p.kv_bytes_per_token_q8_0 = quant::kv_cache_bytes(c, 32, GgmlType::Q8_0) / 32;  // q8_0 blocks of 32
+        p.n_params = n_params_of(c);
+        p.kv_bytes_per_token_f16 = kv_bytes_per_token_of(c, GgmlType::F16);
+        p.kv_bytes_per_token_q8_0 = kv_bytes_per_token_of(c, GgmlType::Q8_0);
         const std::string arch = c.get_string_or("general.architecture", "");
         n_ctx_max = c.get_u32_or(arch + ".context_length", n_ctx_max);
         n_embd = c.get_u32_or(arch + ".embedding_length", 4096);
         if (const GgufTensorInfo* e = c.find_tensor("token_embd.weight")) n_vocab = uint32_t(e->ne[1]);
-        for (const auto& fit : quant::fit_presets(c, p.budget_bytes, r.context, GgmlType::F16, 0)) {
-            weights.emplace_back(fit.preset.name, fit.weight_bytes);
-        }
+        weights = exact_weight_sizes(c);
     } else {
         const Shape s = shape_for(r.n_params);
         p.n_params = r.n_params;
         p.model_name = fmt::format("{:.1f}B-parameter Llama-shaped model", double(r.n_params) / 1e9);
-        p.kv_bytes_per_token_f16 = uint64_t(s.n_layer) * s.n_head_kv * s.head_dim * 2 * 2;
-        p.kv_bytes_per_token_q8_0 = p.kv_bytes_per_token_f16 / 2 * 34 / 32;
+        p.kv_bytes_per_token_f16 =
+            kv_cache_bytes_per_token(s.n_layer, s.n_head_kv, s.head_dim, s.head_dim, GgmlType::F16, GgmlType::F16);
+        p.kv_bytes_per_token_q8_0 =
+            kv_cache_bytes_per_token(s.n_layer, s.n_head_kv, s.head_dim, s.head_dim, GgmlType::Q8_0, GgmlType::Q8_0);
         n_vocab = s.n_vocab;
         n_embd = s.n_embd;
         for (const auto& n : kNominal) {
-            if (std::string(n.name) != "F32") weights.emplace_back(n.name, uint64_t(double(r.n_params) * n.bpw / 8.0));
+            if (!is_offered(n.name)) continue;
+            weights.push_back({n.name, uint64_t(double(r.n_params) * n.bpw / 8.0), n.bpw});
         }
     }
     p.workspace_bytes = workspace_for(n_vocab, n_embd, r.parallel);
-    std::stable_sort(weights.begin(), weights.end(), [](auto& a, auto& b) { return preset_rank(a.first) < preset_rank(b.first); });
 
     uint64_t f16_bytes = 0;
-    for (const auto& [name, bytes] : weights) {
-        if (name == "F16") f16_bytes = bytes;
-        // Presets outside the table (the ternary TQ types, for ternary-trained models only) are not offered.
-        if (preset_rank(name) == int(std::size(kNominal))) continue;
+    for (const PresetSize& w : weights) {
+        if (w.type == "F16") f16_bytes = w.weight_bytes;
         PlanCandidate cand;
-        cand.type = name;
-        cand.weight_bytes = bytes;
-        cand.bits_per_weight = p.n_params ? 8.0 * double(bytes) / double(p.n_params) : 0;
-        const uint64_t fixed = bytes + p.workspace_bytes;
+        cand.type = w.type;
+        cand.weight_bytes = w.weight_bytes;
+        cand.bits_per_weight = w.bits_per_weight;
+        const uint64_t fixed = w.weight_bytes + p.workspace_bytes;
         cand.max_context_f16 = max_context(p.budget_bytes, fixed, p.kv_bytes_per_token_f16, r.parallel, n_ctx_max);
         cand.max_context_q8_0 = max_context(p.budget_bytes, fixed, p.kv_bytes_per_token_q8_0, r.parallel, n_ctx_max);
         cand.fits = cand.max_context_q8_0 >= r.context;

@@ -1,5 +1,5 @@
 // Helpers shared by the per-family block routines: safe block loads/stores and the rounding
-// primitives ggml's reference code relies on (formats.md §2.2).
+// primitives ggml's reference code relies on (docs/block-formats.md §Scalar conversions).
 #pragma once
 
 #include <cmath>

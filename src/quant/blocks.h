@@ -1,4 +1,4 @@
-// One packed struct per ggml block type, byte-for-byte the on-disk layout (formats.md §2).
+// One packed struct per ggml block type, byte-for-byte the on-disk layout (docs/block-formats.md).
 //
 // Every field sits at its natural alignment inside the block, so no packing pragma is needed; the
 // static_asserts pin the sizes. Blocks inside a tensor can start at any byte offset (MXFP4 blocks
@@ -64,7 +64,7 @@ static_assert(sizeof(BlockIQ2_XXS) == 66 && sizeof(BlockIQ2_XS) == 74 && sizeof(
 static_assert(sizeof(BlockIQ3_XXS) == 98 && sizeof(BlockIQ3_S) == 110);
 static_assert(sizeof(BlockIQ1_S) == 50 && sizeof(BlockIQ1_M) == 56 && sizeof(BlockIQ4_XS) == 136);
 
-// Non-linear 4-bit code books (formats.md §2.3).
+// Non-linear 4-bit code books (docs/block-formats.md §32-element types).
 inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                             1,    13,   25,  38,  53,  69,  89,  113};
 // E2M1 values doubled (true value = entry / 2); index = sign bit 3 + 3 magnitude bits.

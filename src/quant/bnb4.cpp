@@ -1,5 +1,5 @@
 // bitsandbytes 4-bit quantization (NF4 / FP4) with optional double quantization of the absmax
-// statistics (formats.md §7). Reproduces bitsandbytes' CPU path:
+// statistics (docs/block-formats.md §bitsandbytes NF4 and FP4). Reproduces bitsandbytes' CPU path:
 //  * 4-bit codes: x * (1/absmax) (x / absmax for a trailing partial block), clamped to [-1, 1],
 //    then the number of sorted-code midpoints strictly below it (torch.bucketize), mapped back to
 //    the code index; two codes per byte, even element in the high nibble.

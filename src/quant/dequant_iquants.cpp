@@ -1,4 +1,4 @@
-// Dequantizers for the codebook ("i-quant") types and IQ4_XS (formats.md §2.7). Each group of 8
+// Dequantizers for the codebook ("i-quant") types and IQ4_XS (docs/block-formats.md §i-quants). Each group of 8
 // (IQ2/IQ1) or 4 (IQ3) elements is one grid point times a sign pattern times a block scale.
 #include <cstring>
 

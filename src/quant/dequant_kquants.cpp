@@ -1,4 +1,4 @@
-// Dequantizers for the K-quant super-blocks Q2_K..Q8_K (formats.md §2.5). Element indexing is
+// Dequantizers for the K-quant super-blocks Q2_K..Q8_K (docs/block-formats.md §K-quants). Element indexing is
 // written per element (e = 0..255) exactly as the layout tables state it; products are formed in
 // the reference order ((d * sc) * q - dmin * m) so the output matches ggml bit for bit.
 #include "quant/block_io.h"

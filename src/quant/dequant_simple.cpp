@@ -1,5 +1,5 @@
 // Dequantizers for plain arrays, the 32-element legacy blocks, the FP4 blocks and the ternary
-// types (formats.md §2.3, §2.4, §2.6). The float expressions keep the operand order of ggml's and
+// types (docs/block-formats.md §32-element types, §Q1_0, Q2_0 and NVFP4, §Ternary types). The float expressions keep the operand order of ggml's and
 // gguf-py's reference decoders ((d * sc) * q - m, ...) so results are bit-identical.
 #include <cstring>
 

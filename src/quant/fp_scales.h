@@ -1,4 +1,4 @@
-// The 8-bit block-scale encodings of the FP4 formats (formats.md §2.2). Both decoders return
+// The 8-bit block-scale encodings of the FP4 formats (docs/block-formats.md §Scalar conversions). Both decoders return
 // *half* the true scale, pairing with kFp4Values, which holds the E2M1 values doubled.
 #pragma once
 

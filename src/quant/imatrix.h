@@ -1,4 +1,4 @@
-// Importance-matrix files as llama-imatrix writes them (formats.md §4.4): the GGUF form
+// Importance-matrix files as llama-imatrix writes them (docs/block-formats.md §Importance matrix): the GGUF form
 // (general.type "imatrix", tensors <name>.in_sum2 and <name>.counts) and the legacy .dat form.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Packing of the 6-bit sub-block scales shared by the K-quant decoders and encoders
-// (formats.md §2.5).
+// (docs/block-formats.md §K-quants).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Scale searches shared by the K-quant, legacy-imatrix and IQ4 quantizers (formats.md §4.2).
+// Scale searches shared by the K-quant, legacy-imatrix and IQ4 quantizers (docs/block-formats.md §K-quant scale searches).
 // Each picks integer codes L for a short vector x and returns the float scale that best
 // reconstructs x from them under a (weighted) squared error.
 #pragma once

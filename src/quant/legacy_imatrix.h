@@ -1,4 +1,4 @@
-// Importance-weighted quantizers for Q4_0, Q4_1, Q5_0, Q5_1 (formats.md §4.4). Used by the row
+// Importance-weighted quantizers for Q4_0, Q4_1, Q5_0, Q5_1 (docs/block-formats.md §Importance matrix). Used by the row
 // quantizers in quantize_simple.cpp when an importance matrix is given.
 #pragma once
 

@@ -1,5 +1,5 @@
 // File-type presets and the per-tensor mix rules of llama-quantize for dense models
-// (formats.md §3). MoE-specific, Falcon-specific and "70B" rules are not implemented; see
+// (docs/quant-mixes.md). MoE-specific, Falcon-specific and "70B" rules are not implemented; see
 // docs/quant.md.
 #include "quant/mixes.h"
 
@@ -26,7 +26,7 @@ bool iequals(std::string_view a, std::string_view b) {
 // third layer in between, get more bits.
 bool use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
 
-// Replacement when the row length is not a multiple of the chosen type's block (formats.md §3.4).
+// Replacement when the row length is not a multiple of the chosen type's block (docs/quant-mixes.md §Shape fallback).
 T shape_fallback(T type, uint64_t ne0) {
     if (ne0 % ggml_type_info(type).block_size == 0) return type;
     T fallback = type;

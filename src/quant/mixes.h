@@ -1,5 +1,5 @@
 // llama-quantize's file types ("Q4_K_M", ...) and the per-tensor type rules that mix them
-// (formats.md §1.9, §3). The planner is pure: given tensor names, shapes and a few model facts it
+// (docs/quant-mixes.md). The planner is pure: given tensor names, shapes and a few model facts it
 // returns the ggml type of every tensor, so it can be checked against files llama-quantize made.
 #pragma once
 
@@ -55,10 +55,10 @@ struct ModelFacts {
     uint32_t n_expert = 0;       // {arch}.expert_count
 };
 
-// Whether llama-quantize would quantize this tensor at all (formats.md §3.1 step 3).
+// Whether llama-quantize would quantize this tensor at all (docs/quant-mixes.md §Pipeline, step 3).
 bool is_quantizable_tensor(const PlanTensor& tensor, const PlanOptions& options);
 
-// The loader's visit order (formats.md §3.1 step 2): non-block tensors first, then by block
+// The loader's visit order (docs/quant-mixes.md §Pipeline, step 2): non-block tensors first, then by block
 // number, then by name. Returns indices into `tensors`.
 std::vector<size_t> visit_order(const std::vector<PlanTensor>& tensors);
 

@@ -1,4 +1,4 @@
-// IQ4_NL and IQ4_XS quantizers (formats.md §4.1): 4-bit indices into the non-linear table
+// IQ4_NL and IQ4_XS quantizers (docs/block-formats.md §Reference quantizers): 4-bit indices into the non-linear table
 // kIq4nlValues with a per-32 scale found by weighted least squares over 15 candidate scales.
 // IQ4_XS then stores the 8 per-32 scales as 6-bit integers under one f16 super-scale.
 #include <algorithm>

@@ -1,4 +1,4 @@
-// K-quant quantizers Q2_K..Q6_K (formats.md §4.3, §4.4). Per super-block of 256:
+// K-quant quantizers Q2_K..Q6_K (docs/block-formats.md §K-quant quantizers, §Importance matrix). Per super-block of 256:
 //   1. search a float scale (and min) per sub-block of 16 or 32 elements;
 //   2. quantize those sub-block scales to 4/6/8 bits under one f16 super-scale;
 //   3. re-quantize every element against the *rounded* scales actually stored, so the codes fit

@@ -1,5 +1,5 @@
 // Reference quantizers for the newer small formats NVFP4, Q1_0, Q2_0 and the Q8_K activation
-// blocks (formats.md §2.4, §4.1). They follow ggml's *_ref routines; NVFP4/Q1_0/Q2_0 are checked
+// blocks (docs/block-formats.md §Q1_0, Q2_0 and NVFP4, §Reference quantizers). They follow ggml's *_ref routines; NVFP4/Q1_0/Q2_0 are checked
 // byte for byte against ggml in tests/quant/test_quantize_ggml.cpp.
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-// quantize_model (include/llcuda/quantize.h): the `llcuda quantize` pipeline of formats.md §3.1.
+// quantize_model (include/llcuda/quantize.h): the `llcuda quantize` pipeline of docs/quant-mixes.md §Pipeline.
 // Tensors are visited in llama-quantize's order (which is also the output order); each one is
 // either copied byte for byte (type unchanged) or converted to float32 and re-quantized in chunks
 // of rows, so memory stays bounded by one chunk rather than one model.

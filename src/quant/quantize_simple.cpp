@@ -1,5 +1,5 @@
 // Reference quantizers for the plain float types, the 32-element legacy blocks, MXFP4 and the
-// ternary types (formats.md §4.1). Without an importance matrix these reproduce ggml's *_ref
+// ternary types (docs/block-formats.md §Reference quantizers). Without an importance matrix these reproduce ggml's *_ref
 // routines (and gguf-py's numpy ports) byte for byte: the codes are computed with the unrounded
 // float32 scale, truncation / roundf rounding as documented, and only the stored scale is f16.
 // With an importance matrix Q4_0..Q5_1 switch to the weighted searches in legacy_imatrix.cpp.

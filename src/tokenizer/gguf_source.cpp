@@ -1,4 +1,4 @@
-// `tokenizer.ggml.*` (formats: shared docs formats.md §1.8) <-> Vocabulary, with the key types
+// `tokenizer.ggml.*` (docs/gguf.md §Metadata keys) <-> Vocabulary, with the key types
 // llama.cpp requires (ids u32, token types i32[], scores f32[], flags bool).
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"

@@ -11,15 +11,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from checks import Checks  # noqa: E402
+from test_data import tokenizer_dir  # noqa: E402
 
 llcuda, root = sys.argv[1], Path(sys.argv[2])
 golden = root / "tests" / "golden" / "tokenizer"
-shared = Path(os.environ.get("LLCUDA_SHARED_DATA", root.parent / "shared" / "data")) / "tokenizers"
 cache = Path(os.environ.get("LLCUDA_MODEL_CACHE", Path.home() / ".cache" / "llcuda" / "models"))
 SOURCES = {
-    "llama3": ["--tokenizer", str(shared / "llama3-instruct" / "tokenizer.json")],
-    "qwen3": ["--tokenizer", str(shared / "qwen3" / "tokenizer.json")],
-    "mistral": ["--tokenizer", str(shared / "mistral-7b" / "tokenizer.json")],
+    "llama3": ["--tokenizer", str(tokenizer_dir("llama3-instruct") / "tokenizer.json")],
+    "qwen3": ["--tokenizer", str(tokenizer_dir("qwen3") / "tokenizer.json")],
+    "mistral": ["--tokenizer", str(tokenizer_dir("mistral-7b") / "tokenizer.json")],
     "smollm2": ["-m", str(cache / "SmolLM2-135M-Instruct.Q4_1.gguf")],
     "gemma3": ["-m", str(cache / "gemma-3-270m-q4_k_m.gguf")],
 }
@@ -32,7 +32,7 @@ def run(args, stdin=None):
 
 for name, source in SOURCES.items():
     if not Path(source[1]).exists():
-        check(os.environ.get("LLCUDA_REQUIRE_MODELS") != "1", f"missing {source[1]}")
+        (check.missing_model if source[0] == "-m" else check.missing_data)(source[1])
         continue
     cases = [json.loads(l) for l in (golden / f"{name}.edge.jsonl").read_text().splitlines() if l.strip()]
     lines = []
@@ -65,7 +65,7 @@ for args, fragment in ((["tokenize", "--tokenizer", "/nonexistent/tokenizer.json
                        (["detokenize"] + smol + ["5", "99999999"], "outside the vocabulary"),
                        (["detokenize"] + smol + ["-1"], "outside the vocabulary")):
     if not Path(smol[1]).exists() and "-m" in args:
-        continue
+        continue  # already recorded as missing above
     out = run(args)
     check(out.returncode == 1 and fragment in out.stderr.decode(), f"{args}: exit {out.returncode}, {out.stderr[:200]!r}")
 with tempfile.TemporaryDirectory() as d:

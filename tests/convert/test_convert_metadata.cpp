@@ -74,7 +74,7 @@ TEST_P(ConvertMetadata, MatchesReferenceConverter) {
 INSTANTIATE_TEST_SUITE_P(Archs, ConvertMetadata,
                          ::testing::Values("llama", "mistral", "qwen2", "qwen3", "gemma3", "phi3"));
 
-// llama/mistral: q/k rows permuted to llama.cpp's interleaved rotary layout (formats.md §5.3);
+// llama/mistral: q/k rows permuted to llama.cpp's interleaved rotary layout (docs/checkpoint-formats.md §Q/K permutation);
 // v rows untouched. Checked against the raw safetensors bytes with an F32 conversion.
 TEST(ConvertMetadata, LlamaQkPermutation) {
     ScratchDir dir;

@@ -76,7 +76,7 @@ TEST_P(ExportLora, LoraOnlyGgufReproducesMerge) {
         const auto* tb = lora.contents().find_tensor(w + ".lora_b");
         const auto* tw = base.contents().find_tensor(w);
         ASSERT_TRUE(tb && tw) << w;
-        // llama.cpp's shape checks (formats.md §6.4).
+        // llama.cpp's shape checks (docs/checkpoint-formats.md §llama.cpp LoRA GGUF).
         ASSERT_EQ(tw->ne[0], t.ne[0]);
         ASSERT_EQ(tw->ne[1], tb->ne[1]);
         ASSERT_EQ(t.ne[1], tb->ne[0]);

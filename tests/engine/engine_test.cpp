@@ -7,6 +7,7 @@
 #include "llcuda/engine.h"
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"
+#include "temp_dir.h"
 #include "test_paths.h"
 
 namespace llcuda {
@@ -163,7 +164,8 @@ TEST(Engine, LoadErrorsNameTheProblem) {
     InferenceEngine unloaded;
     EXPECT_THROW(unloaded.infer("x"), Error);
 
-    const fs::path unknown = fs::temp_directory_path() / "llcuda-unknown-arch.gguf";
+    const test::TempDir dir;
+    const fs::path unknown = dir / "unknown-arch.gguf";
     GgufWriter w;
     w.set("general.architecture", GgufValue::string("mamba9"));
     w.write(unknown);
@@ -172,7 +174,7 @@ TEST(Engine, LoadErrorsNameTheProblem) {
 
     LLCUDA_REQUIRE_FILE(test::smollm2_path());
     const GgufFile model = GgufFile::open(test::smollm2_path());
-    const fs::path missing = fs::temp_directory_path() / "llcuda-missing-tensor.gguf";
+    const fs::path missing = dir / "missing-tensor.gguf";
     GgufWriter copy;
     for (const auto& kv : model.contents().kvs) copy.set(kv.key, kv.value);
     for (const auto& t : model.contents().tensors) {

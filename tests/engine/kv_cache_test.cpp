@@ -1,10 +1,10 @@
-// Paged KV cache: page tables map positions to distinct slots, blocks return to the pool, and a full
+// KV block table: page tables map positions to distinct slots, blocks return to the pool, and a full
 // pool is a clear OutOfMemory error that leaves the sequence usable.
 #include <set>
 
 #include <gtest/gtest.h>
 
-#include "kv/paged_kv_cache.h"
+#include "kv/kv_blocks.h"
 #include "llcuda/error.h"
 
 namespace llcuda {
@@ -21,33 +21,25 @@ KvCacheShape small_shape() {
     return s;
 }
 
-TEST(PagedKvCache, SequencesGetDistinctSlotsAndKeepTheirData) {
-    PagedKvCache kv(small_shape());
+TEST(KvBlockTable, SequencesGetDistinctSlots) {
+    KvBlockTable kv(small_shape());
     const auto a = kv.create_sequence(), b = kv.create_sequence();
     kv.reserve(a, 10);  // 3 blocks
     kv.reserve(b, 5);   // 2 blocks
     EXPECT_EQ(kv.capacity(a), 12u);
     EXPECT_EQ(kv.n_free_blocks(), 1u);
-    std::set<const float*> slots;
-    for (uint32_t p = 0; p < 10; ++p) {
-        slots.insert(kv.key(1, a, p));
-        kv.key(1, a, p)[0] = float(p);
-        kv.value(0, a, p)[2] = float(100 + p);
-    }
-    for (uint32_t p = 0; p < 5; ++p) {
-        slots.insert(kv.key(1, b, p));
-        kv.key(1, b, p)[0] = -1.0f;
-    }
+    std::set<uint64_t> slots;
+    for (uint32_t p = 0; p < 10; ++p) slots.insert(kv.slot(a, p));
+    for (uint32_t p = 0; p < 5; ++p) slots.insert(kv.slot(b, p));
     EXPECT_EQ(slots.size(), 15u);
-    for (uint32_t p = 0; p < 10; ++p) {
-        EXPECT_EQ(kv.key(1, a, p)[0], float(p));
-        EXPECT_EQ(kv.value(0, a, p)[2], float(100 + p));
-    }
-    EXPECT_THROW(kv.key(0, b, 8), Error);  // beyond b's reserved blocks
+    for (uint64_t s : slots) EXPECT_LT(s, small_shape().n_slots());
+    // The page table and kv_slot() agree with slot().
+    for (uint32_t p = 0; p < 10; ++p) EXPECT_EQ(kv_slot(kv.blocks(a), 4, p), kv.slot(a, p));
+    EXPECT_THROW(kv.slot(b, 8), Error);  // beyond b's reserved blocks
 }
 
-TEST(PagedKvCache, FullPoolIsOutOfMemoryAndFreeingReturnsBlocks) {
-    PagedKvCache kv(small_shape());
+TEST(KvBlockTable, FullPoolIsOutOfMemoryAndFreeingReturnsBlocks) {
+    KvBlockTable kv(small_shape());
     const auto a = kv.create_sequence();
     kv.reserve(a, 20);
     const auto b = kv.create_sequence();
@@ -63,6 +55,13 @@ TEST(PagedKvCache, FullPoolIsOutOfMemoryAndFreeingReturnsBlocks) {
     EXPECT_EQ(kv.n_free_blocks(), 6u);
     kv.reserve(b, 24);
     EXPECT_EQ(kv.capacity(b), 24u);
+    EXPECT_THROW(kv.free_sequence(a), Error);  // already freed
+}
+
+TEST(KvBlockTable, ZeroSizedPoolIsRejected) {
+    KvCacheShape s = small_shape();
+    s.n_blocks = 0;
+    EXPECT_THROW(KvBlockTable{s}, Error);
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ def main():
     for label, filename in MODELS.items():
         path = cache / filename
         if not path.exists():
-            check(os.environ.get("LLCUDA_REQUIRE_MODELS") != "1", f"missing model {path}")
+            check.missing_model(path)
             continue
         golden = json.loads((golden_dir / f"{label}.json").read_text())
         out = subprocess.run([llcuda, "inspect", "--json", str(path)], capture_output=True, text=True)

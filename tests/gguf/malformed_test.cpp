@@ -10,6 +10,7 @@
 #include "gguf/byte_builder.h"
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"
+#include "temp_dir.h"
 
 namespace llcuda {
 namespace {
@@ -50,7 +51,8 @@ std::vector<uint8_t> sample_file() {
     w.add_tensor("a", GgmlType::F32, ne_a, f32_data);
     w.add_tensor("b", GgmlType::Q4_0, ne_b, q4_data);
     w.add_tensor("c", GgmlType::Q8_0, ne_c, q8_data);
-    const auto path = std::filesystem::temp_directory_path() / "llcuda-malformed-sample.gguf";
+    const test::TempDir dir;
+    const auto path = dir / "sample.gguf";
     w.write(path);
     std::ifstream in(path, std::ios::binary);
     std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -171,7 +173,8 @@ TEST(GgufMalformed, OpeningAMissingOrEmptyFileIsAClearError) {
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::NotFound);
     }
-    const auto empty = std::filesystem::temp_directory_path() / "llcuda-empty.gguf";
+    const test::TempDir dir;
+    const auto empty = dir / "empty.gguf";
     { std::ofstream(empty).flush(); }
     EXPECT_THROW(GgufFile::open(empty), Error);
     std::filesystem::remove(empty);

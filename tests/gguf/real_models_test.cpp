@@ -9,6 +9,7 @@
 
 #include "golden_json.h"
 #include "llcuda/gguf.h"
+#include "temp_dir.h"
 #include "test_paths.h"
 
 namespace llcuda {
@@ -138,7 +139,8 @@ TEST_P(RealModel, WritingItBackGivesIdenticalBytes) {
     const std::filesystem::path path = path_fn();
     LLCUDA_REQUIRE_FILE(path);
     const GgufFile original = GgufFile::open(path);
-    const auto out = std::filesystem::temp_directory_path() / (std::string("llcuda-roundtrip-") + label + ".gguf");
+    const test::TempDir dir;
+    const auto out = dir / (std::string("roundtrip-") + label + ".gguf");
     GgufWriter::copy_of(original).write(out);
     {
         const GgufFile copy = GgufFile::open(out);

@@ -7,18 +7,25 @@
 
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"
+#include "temp_dir.h"
 
 namespace llcuda {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_path(const std::string& name) { return fs::temp_directory_path() / ("llcuda-writer-" + name); }
+// This process's own directory (one test per process under ctest), so parallel runs never collide.
+const test::TempDir& temp_dir() {
+    static const test::TempDir dir;
+    return dir;
+}
 
-// Files in the temp directory whose names start with `prefix` (to spot leftover temporaries).
+fs::path temp_path(const std::string& name) { return temp_dir() / ("llcuda-writer-" + name); }
+
+// Files in our temp directory whose names start with `prefix` (to spot leftover temporaries).
 size_t count_files_starting_with(const std::string& prefix) {
     size_t n = 0;
-    for (const auto& entry : fs::directory_iterator(fs::temp_directory_path())) {
+    for (const auto& entry : fs::directory_iterator(temp_dir().path())) {
         if (entry.path().filename().string().rfind(prefix, 0) == 0) ++n;
     }
     return n;

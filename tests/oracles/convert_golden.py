@@ -19,7 +19,10 @@ from transformers import AutoModelForCausalLM
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "golden", "convert")
-SHARED_TOK = os.path.join(ROOT, "..", "shared", "data", "tokenizers", "qwen3")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from test_data import tokenizer_dir  # noqa: E402
+
+QWEN3_TOK = tokenizer_dir("qwen3")   # the repository's test data (tests/data)
 
 N_BASE = 300          # byte-level tokens kept from the Qwen3 vocabulary
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -29,7 +32,7 @@ TOKENS = [1, 45, 77, 260, 12, 299, 301, 88, 150, 3, 200, 302]   # the scored seq
 
 def tiny_tokenizer(dst):
     """Qwen3's tokenizer.json cut to its first 300 tokens and the merges among them."""
-    with open(os.path.join(SHARED_TOK, "tokenizer.json"), encoding="utf-8") as f:
+    with open(os.path.join(QWEN3_TOK, "tokenizer.json"), encoding="utf-8") as f:
         j = json.load(f)
     vocab = {t: i for t, i in j["model"]["vocab"].items() if i < N_BASE}
     merges = []
@@ -48,7 +51,7 @@ def tiny_tokenizer(dst):
     j["added_tokens"] = added
     with open(os.path.join(dst, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(j, f, ensure_ascii=False)
-    with open(os.path.join(SHARED_TOK, "tokenizer_config.json"), encoding="utf-8") as f:
+    with open(os.path.join(QWEN3_TOK, "tokenizer_config.json"), encoding="utf-8") as f:
         qcfg = json.load(f)
     cfg = {
         "tokenizer_class": "Qwen2Tokenizer",

@@ -25,7 +25,8 @@ from llama_cpp import Llama
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "golden" / "engine"
-AUSTEN = Path(os.environ.get("LLCUDA_SHARED_DATA", ROOT.parent / "shared" / "data")) / "corpus" / "austen.txt"
+sys.path.insert(0, str(ROOT / "tests"))
+from test_data import austen_path  # noqa: E402
 
 
 def log_softmax(x):
@@ -212,7 +213,7 @@ def reference_outputs(path, tokens, prompt_text, exact):
 
 def real_model(label, path):
     import tempfile
-    text = AUSTEN.read_text(encoding="utf-8")[20000:24000]
+    text = austen_path().read_text(encoding="utf-8")[20000:24000]
     tokens, prompt, default = reference_outputs(path, None, (text, PROMPT), exact=False)
     with tempfile.TemporaryDirectory() as d:
         f32 = Path(d) / "f32.gguf"

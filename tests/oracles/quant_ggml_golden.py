@@ -102,7 +102,7 @@ def model_imatrix_golden(rng):
         q = run(ggml_type, f32, imatrix)
         records.append((name, [ggml_type, byte_checksum(q), q.size], np.zeros(0, np.uint8), np.zeros(0, np.float32)))
         print(f"imatrix requant {name}: type {ggml_type}, {q.size} bytes")
-    # The same values in llama-imatrix's legacy .dat layout (formats.md §4.4): i32 entry count;
+    # The same values in llama-imatrix's legacy .dat layout (docs/block-formats.md §Importance matrix): i32 entry count;
     # per entry i32 name length, name, i32 ncall, i32 nval, f32 values * ncall; then i32 chunk
     # count, i32 length + dataset name.
     ncall = 7

@@ -4,7 +4,8 @@
 * dequant_<type>.lqg: random blocks of every ggml type (fixed seed) and the float32 values that
   the `gguf` package's numpy dequantizer (gguf.quants.dequantize, llama.cpp's gguf-py) returns.
   Plain integer/f64 types use numpy's astype(float32). Q8_1, Q8_K, Q1_0 and Q2_0 have no decoder
-  in gguf 0.19; for them a direct numpy transcription of formats.md §2 is the oracle (marked
+  in gguf 0.19; for them a direct numpy transcription of ggml's block layouts (ggml-common.h;
+  summarized in docs/block-formats.md) is the oracle (marked
   "spec" in the record name).
 * quantize_<type>.lqg: float32 rows (Gaussian, plus edge cases) and the bytes that
   gguf.quants.quantize (numpy ports of ggml's reference quantizers) produces.
@@ -68,7 +69,7 @@ def random_blocks(qtype, n_blocks):
     return b
 
 
-# --- spec oracles for the types gguf 0.19 cannot decode (formats.md §2.3-2.5) ---
+# --- spec oracles for the types gguf 0.19 cannot decode (ggml-common.h layouts, docs/block-formats.md §32-element types .. §K-quants) ---
 def spec_q8_1(b):
     d = b[:, 0:2].copy().view(np.float16).astype(np.float32)
     return b[:, 4:36].view(np.int8).astype(np.float32) * d

@@ -32,6 +32,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from template_cases import CHAT_CASES, SNIPPETS, GEMMA3_FALLBACK_TEMPLATE
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from test_data import tokenizer_dir  # noqa: E402
+
 NOW_EPOCH = 1721995200  # 2024-07-26 12:00:00 UTC
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -139,11 +142,11 @@ def gguf_template(path):
 
 
 def load_templates(models_dir):
-    shared = os.path.join(ROOT, "..", "shared", "data", "tokenizers")
     templates = {}
     for name, folder in (("llama3", "llama3-instruct"), ("qwen3", "qwen3")):
-        with open(os.path.join(shared, folder, "tokenizer_config.json"), encoding="utf-8") as f:
-            templates[name] = (json.load(f)["chat_template"], f"shared/data/tokenizers/{folder}/tokenizer_config.json")
+        with open(tokenizer_dir(folder) / "tokenizer_config.json", encoding="utf-8") as f:
+            templates[name] = (json.load(f)["chat_template"],
+                               f"tests/data/tokenizer-{folder}.tar.xz: tokenizers/{folder}/tokenizer_config.json")
     for name, file in (("smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"), ("gemma3", "gemma-3-270m-q4_k_m.gguf")):
         path = os.path.join(models_dir, file)
         text = gguf_template(path) if os.path.exists(path) else None

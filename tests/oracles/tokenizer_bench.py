@@ -18,13 +18,16 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
+sys.path.insert(0, os.path.dirname(HERE))
+from test_data import test_data_dir  # noqa: E402
+
+DATA = str(test_data_dir())   # the repository's test data (tests/data), unpacked
 MODELS = os.path.expanduser("~/.cache/llcuda/models")
 
 SOURCES = [
-    ("llama3", os.path.join(SHARED, "tokenizers", "llama3-instruct", "tokenizer.json")),
-    ("qwen3", os.path.join(SHARED, "tokenizers", "qwen3", "tokenizer.json")),
-    ("mistral", os.path.join(SHARED, "tokenizers", "mistral-7b", "tokenizer.json")),
+    ("llama3", os.path.join(DATA, "tokenizers", "llama3-instruct", "tokenizer.json")),
+    ("qwen3", os.path.join(DATA, "tokenizers", "qwen3", "tokenizer.json")),
+    ("mistral", os.path.join(DATA, "tokenizers", "mistral-7b", "tokenizer.json")),
     ("smollm2", os.path.join(MODELS, "SmolLM2-135M-Instruct.Q4_1.gguf")),
     ("gemma3", os.path.join(MODELS, "gemma-3-270m-q4_k_m.gguf")),
 ]
@@ -66,7 +69,7 @@ def main():
     ap.add_argument("--bench", default=os.path.join(ROOT, "build-tok", "tests", "tokenizer", "bench_tokenizer"))
     ap.add_argument("--cpu", type=int, default=1)
     args = ap.parse_args()
-    corpus = os.path.join(SHARED, "corpus", "austen.txt")
+    corpus = os.path.join(DATA, "corpus", "austen.txt")
     env = dict(os.environ, RAYON_NUM_THREADS="1", TOKENIZERS_PARALLELISM="true")
     rows = []
     for name, path in SOURCES:

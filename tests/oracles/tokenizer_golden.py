@@ -13,7 +13,8 @@ For each tokenizer we write, under tests/golden/tokenizer/:
 Hashes instead of ids keep the files small (the corpus has 73k lines); the C++ test computes the
 same hash, see tests/tokenizer/golden_io.h.
 
-Tokenizers: the three tokenizer.json files in shared/data, and the two GGUF models. For a GGUF model
+Tokenizers: the three tokenizer.json files of the repository's test data (tests/data), and the two
+GGUF models. For a GGUF model
 we *reconstruct* a tokenizer.json from its `tokenizer.ggml.*` metadata here (transformers is not
 installed); the reconstruction follows what the original HF tokenizers of those models are:
   - SmolLM2 (gpt2 model, pre "smollm"): BPE with the GGUF merges, Digits(individual) + ByteLevel
@@ -23,7 +24,8 @@ installed); the reconstruction follows what the original HF tokenizers of those 
     two vocabulary pieces, ordered by the piece's score, ties by ids); " " -> "▁" normalizer;
     control tokens special, user-defined tokens non-special added tokens; BOS from add_bos_token.
 
-Usage: tokenizer_golden.py [--models DIR] [--shared DIR] [--out DIR]
+Usage: tokenizer_golden.py [--models DIR] [--data DIR] [--out DIR]
+(--data: the unpacked tests/data; by default scripts/prepare-test-data.sh unpacks it into build/test-data)
 """
 import argparse
 import json
@@ -36,6 +38,8 @@ from tokenizers import Tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+from test_data import test_data_dir  # noqa: E402
 
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
@@ -316,8 +320,8 @@ def write_meta(name, path, out):
         fh.write("\n")
 
 
-def austen_lines(shared):
-    with open(os.path.join(shared, "corpus", "austen.txt"), "rb") as fh:
+def austen_lines(data):
+    with open(os.path.join(data, "corpus", "austen.txt"), "rb") as fh:
         data = fh.read().decode("utf-8")
     return data.split("\n")
 
@@ -377,32 +381,33 @@ def write_hashes(tok, texts, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default=os.path.expanduser("~/.cache/llcuda/models"))
-    ap.add_argument("--shared", default=os.path.join(os.path.dirname(ROOT), "shared", "data"))
+    ap.add_argument("--data", default=None, help="unpacked tests/data (default: build/test-data)")
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "golden", "tokenizer"))
     ap.add_argument("--only", default=None, help="comma-separated names")
     args = ap.parse_args()
+    args.data = args.data or str(test_data_dir())
     os.makedirs(args.out, exist_ok=True)
 
     sources = {
-        "llama3": lambda: Tokenizer.from_file(os.path.join(args.shared, "tokenizers", "llama3-instruct", "tokenizer.json")),
-        "qwen3": lambda: Tokenizer.from_file(os.path.join(args.shared, "tokenizers", "qwen3", "tokenizer.json")),
-        "mistral": lambda: Tokenizer.from_file(os.path.join(args.shared, "tokenizers", "mistral-7b", "tokenizer.json")),
+        "llama3": lambda: Tokenizer.from_file(os.path.join(args.data, "tokenizers", "llama3-instruct", "tokenizer.json")),
+        "qwen3": lambda: Tokenizer.from_file(os.path.join(args.data, "tokenizers", "qwen3", "tokenizer.json")),
+        "mistral": lambda: Tokenizer.from_file(os.path.join(args.data, "tokenizers", "mistral-7b", "tokenizer.json")),
         "smollm2": lambda: tokenizer_from_gguf(os.path.join(args.models, "SmolLM2-135M-Instruct.Q4_1.gguf")),
         "gemma3": lambda: tokenizer_from_gguf(os.path.join(args.models, "gemma-3-270m-q4_k_m.gguf")),
     }
-    lines = austen_lines(args.shared)
+    lines = austen_lines(args.data)
     blocks = ["\n".join(lines[i:i + 64]) for i in range(0, len(lines), 64)]
     only = set(args.only.split(",")) if args.only else None
-    mistral_path = os.path.join(args.shared, "tokenizers", "mistral-7b", "tokenizer.json")
+    mistral_path = os.path.join(args.data, "tokenizers", "mistral-7b", "tokenizer.json")
     sources["mistral-metaspace"] = lambda: mistral_metaspace(mistral_path, False)
     sources["mistral-metaspace-split"] = lambda: mistral_metaspace(mistral_path, True)
     # The SmolLM2 vocabulary under each DeepSeek pre-tokenizer: edge cases and corpus blocks only.
     for pre in DEEPSEEK_SPLITS:
         sources[f"smollm2-{pre}"] = (lambda p=pre: tokenizer_from_gguf(
             os.path.join(args.models, "SmolLM2-135M-Instruct.Q4_1.gguf"), p))
-    paths = {"llama3": os.path.join(args.shared, "tokenizers", "llama3-instruct", "tokenizer.json"),
-             "qwen3": os.path.join(args.shared, "tokenizers", "qwen3", "tokenizer.json"),
-             "mistral": os.path.join(args.shared, "tokenizers", "mistral-7b", "tokenizer.json"),
+    paths = {"llama3": os.path.join(args.data, "tokenizers", "llama3-instruct", "tokenizer.json"),
+             "qwen3": os.path.join(args.data, "tokenizers", "qwen3", "tokenizer.json"),
+             "mistral": os.path.join(args.data, "tokenizers", "mistral-7b", "tokenizer.json"),
              "smollm2": os.path.join(args.models, "SmolLM2-135M-Instruct.Q4_1.gguf"),
              "gemma3": os.path.join(args.models, "gemma-3-270m-q4_k_m.gguf")}
     for name, path in paths.items():

@@ -1,12 +1,15 @@
 // VRAM planner: exact sizes against what llama-quantize really produced, KV sizes against the
-// engine's cache shape, and the recommendation's properties (fits, monotonic, strategy ceilings).
+// engine's own cache, the one KV-size formula, and the recommendation's properties (fits,
+// monotonic, strategy ceilings).
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
-#include "kv/paged_kv_cache.h"
+#include "llcuda/engine.h"
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"
+#include "llcuda/kv_size.h"
 #include "llcuda/planner.h"
-#include "model/model_config.h"
 #include "test_paths.h"
 
 namespace llcuda {
@@ -37,21 +40,76 @@ TEST(Planner, PlannedSizeOfTheFilesOwnPresetIsWhatLlamaQuantizeWrote) {
     }
 }
 
-TEST(Planner, KvBytesPerTokenMatchTheEngineCacheShape) {
-    LLCUDA_REQUIRE_FILE(test::smollm2_path());
-    const GgufFile f = GgufFile::open(test::smollm2_path());
-    const ModelConfig c = read_model_config(f.contents());
-    KvCacheShape shape;
-    shape.n_layer = c.n_layer;
-    shape.n_head_kv = c.n_head_kv;
-    shape.head_dim_k = c.head_dim_k;
-    shape.head_dim_v = c.head_dim_v;
+// The planner reads the cache shape from GGUF keys; the engine builds its cache from its model
+// config. Both must come to the same bytes (the CPU cache holds float32: twice the f16 figure).
+TEST(Planner, KvBytesPerTokenMatchTheEngineCache) {
+    for (const auto& path : {test::smollm2_path(), test::gemma3_path()}) {
+        LLCUDA_REQUIRE_FILE(path);
+        InferenceEngine engine;
+        LoadOptions load;
+        load.backend = Backend::Cpu;
+        load.context_length = 64;
+        engine.load_model(path, load);
+        PlanRequest r;
+        r.model = path;
+        r.vram_gib = 2;
+        const Plan p = plan_deployment(r);
+        EXPECT_EQ(p.kv_bytes_per_token_f16 * 2, engine.model_info().kv_bytes_per_position) << path;
+        EXPECT_EQ(p.kv_bytes_per_token_q8_0 * 32, p.kv_bytes_per_token_f16 / 2 * 34) << path;
+    }
+}
+
+TEST(KvSize, OneRowOfKAndOneOfVPerLayer) {
+    // SmolLM2-135M: 30 layers, 3 KV heads of 64.
+    EXPECT_EQ(kv_cache_bytes_per_token(30, 3, 64, 64, GgmlType::F16, GgmlType::F16), 30u * 3 * (64 + 64) * 2);
+    EXPECT_EQ(kv_cache_bytes_per_token(30, 3, 64, 64, GgmlType::F32, GgmlType::F32), 30u * 3 * (64 + 64) * 4);
+    // q8_0: 34 bytes per block of 32; K and V may differ in type and head size.
+    EXPECT_EQ(kv_cache_bytes_per_token(30, 3, 64, 64, GgmlType::Q8_0, GgmlType::Q8_0), 30u * 2 * (3 * 64 / 32) * 34);
+    EXPECT_EQ(kv_cache_bytes_per_token(2, 1, 192, 128, GgmlType::F16, GgmlType::Q8_0), 2u * (192 * 2 + 128 / 32 * 34));
+    // A row that is not a whole number of blocks cannot be stored in a block type.
+    EXPECT_THROW(kv_cache_bytes_per_token(1, 1, 40, 40, GgmlType::Q8_0, GgmlType::Q8_0), Error);
+}
+
+TEST(Planner, WeightSizesAreTheCandidatesSizes) {
+    LLCUDA_REQUIRE_FILE(test::gemma3_path());
     PlanRequest r;
-    r.model = test::smollm2_path();
-    r.vram_gib = 2;
+    r.model = test::gemma3_path();
+    r.vram_gib = 4;
     const Plan p = plan_deployment(r);
-    EXPECT_EQ(p.kv_bytes_per_token_f16 * 2, shape.bytes_per_position());  // the CPU cache holds float32
-    EXPECT_EQ(p.kv_bytes_per_token_q8_0 * 32, p.kv_bytes_per_token_f16 / 2 * 34);
+    const auto sizes = plan_weight_sizes(test::gemma3_path());
+    ASSERT_EQ(sizes.size(), p.candidates.size());
+    for (size_t i = 0; i < sizes.size(); ++i) {
+        EXPECT_EQ(sizes[i].type, p.candidates[i].type);
+        EXPECT_EQ(sizes[i].weight_bytes, p.candidates[i].weight_bytes);
+    }
+    for (const auto& s : sizes) EXPECT_NE(s.type, "F32");  // never worth its size for inference
+}
+
+// The case `llcuda quantize --dry-run` and `llcuda recommend` disagreed on before they shared the
+// planner: Gemma-3-270M (262k-token vocabulary, 18 layers of one 256-wide KV head) in 0.7 GiB.
+TEST(Planner, Gemma3InSevenTenthsOfAGiB) {
+    LLCUDA_REQUIRE_FILE(test::gemma3_path());
+    PlanRequest r;
+    r.model = test::gemma3_path();
+    r.vram_gib = 0.7;
+    const Plan p = plan_deployment(r);
+    EXPECT_EQ(p.recommended_type, "Q6_K");
+    EXPECT_EQ(p.recommended_kv_type, "f16");
+    EXPECT_LE(p.recommended_total_bytes, p.budget_bytes);
+    EXPECT_GE(p.recommended_context, r.context);
+}
+
+TEST(Planner, StrategyNames) {
+    for (PlanStrategy s : {PlanStrategy::Aggressive, PlanStrategy::Balanced, PlanStrategy::Quality, PlanStrategy::Minimal}) {
+        EXPECT_EQ(plan_strategy_from_name(plan_strategy_name(s)), s);
+    }
+    try {
+        plan_strategy_from_name("fast");
+        ADD_FAILURE() << "an unknown strategy was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("'fast'"), std::string::npos) << e.what();
+    }
 }
 
 TEST(Planner, RecommendationFitsAndNeverGetsWorseWithMoreMemory) {

@@ -18,10 +18,10 @@ from gguf.quants import dequantize
 
 llcuda = sys.argv[1]
 model = Path(os.environ.get("LLCUDA_MODEL_CACHE", Path.home() / ".cache/llcuda/models")) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-if not model.exists():
-    print("missing", model)
-    sys.exit(1 if os.environ.get("LLCUDA_REQUIRE_MODELS") == "1" else 0)
 check = Checks()
+if not model.exists():
+    check.missing_model(model)
+    check.finish()
 
 
 src = GGUFReader(model)

@@ -1,6 +1,6 @@
 // Dequantization of random blocks of every ggml type against the oracle values in
 // tests/golden/quant/dequant_*.lqg (gguf-py's numpy dequantizers; numpy casts for the plain
-// integer/f64 types; a formats.md transcription for the 4 types gguf 0.19 lacks). Bit-exact:
+// integer/f64 types; a transcription of ggml's layouts for the 4 types gguf 0.19 lacks). Bit-exact:
 // our decoders evaluate the same float32 products in the same order, so no tolerance is needed.
 #include <gtest/gtest.h>
 

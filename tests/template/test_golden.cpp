@@ -92,8 +92,8 @@ TEST(TemplateSnippets, ByteIdenticalToJinja2) {
 // The golden files store the template text; check it is still what the tokenizer files ship.
 TEST(TemplateSources, GoldenTemplatesMatchTokenizerConfigs) {
     for (auto [golden, folder] : {std::pair{"chat_llama3.json", "llama3-instruct"}, std::pair{"chat_qwen3.json", "qwen3"}}) {
-        auto path = shared_data_dir() / "tokenizers" / folder / "tokenizer_config.json";
-        if (!std::filesystem::exists(path)) GTEST_SKIP() << "missing " << path;
+        auto path = test_data_dir() / "tokenizers" / folder / "tokenizer_config.json";
+        LLCUDA_REQUIRE_TEST_DATA(path);
         std::ifstream f(path);
         auto cfg = nlohmann::json::parse(f);
         EXPECT_EQ(cfg.at("chat_template").get<std::string>(), load_template_golden(golden).at("template").get<std::string>());

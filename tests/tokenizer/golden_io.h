@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,11 +56,19 @@ inline std::vector<std::string> read_lines(const std::filesystem::path& path) {
     return out;
 }
 
+inline std::filesystem::path austen_path() { return test_data_dir() / "corpus" / "austen.txt"; }
+
 // The corpus split on "\n" exactly like Python's str.split("\n") (a trailing "" when the file
-// ends with a newline).
+// ends with a newline). An unreadable or empty corpus throws (the test fails) rather than
+// yielding one empty line that every comparison would trivially pass.
 inline std::vector<std::string> austen_lines() {
-    std::ifstream in(shared_data_dir() / "corpus" / "austen.txt", std::ios::binary);
+    const auto path = austen_path();
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw std::runtime_error("cannot open test data " + path.string() +
+                                 " (unpacked from tests/data by the build; run scripts/prepare-test-data.sh)");
     std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad() || all.empty()) throw std::runtime_error("cannot read test data " + path.string());
     std::vector<std::string> out;
     size_t start = 0;
     for (size_t nl; (nl = all.find('\n', start)) != std::string::npos; start = nl + 1) out.push_back(all.substr(start, nl - start));
@@ -75,7 +84,7 @@ struct GoldenSource {
 };
 
 inline std::vector<GoldenSource> golden_sources() {
-    const auto tok = shared_data_dir() / "tokenizers";
+    const auto tok = test_data_dir() / "tokenizers";
     return {
         {"llama3", tok / "llama3-instruct" / "tokenizer.json", false},
         {"qwen3", tok / "qwen3" / "tokenizer.json", false},
@@ -84,6 +93,16 @@ inline std::vector<GoldenSource> golden_sources() {
         {"gemma3", gemma3_path(), true},
     };
 }
+
+// A tokenizer.json source is the repository's test data (always required); a GGUF source is a real
+// model (skipped unless LLCUDA_REQUIRE_MODELS=1).
+#define LLCUDA_REQUIRE_SOURCE(src)                 \
+    do {                                           \
+        if ((src).gguf)                            \
+            LLCUDA_REQUIRE_FILE((src).path);       \
+        else                                       \
+            LLCUDA_REQUIRE_TEST_DATA((src).path);  \
+    } while (0)
 
 // How a golden tokenizer is obtained:
 //   Source         from its tokenizer.json / GGUF file

@@ -36,8 +36,8 @@ class TokenizerGolden : public testing::TestWithParam<Param> {
 protected:
     void SetUp() override {
         src_ = golden_sources()[GetParam().source];
-        LLCUDA_REQUIRE_FILE(src_.path);
-        LLCUDA_REQUIRE_FILE(shared_data_dir() / "corpus" / "austen.txt");
+        LLCUDA_REQUIRE_SOURCE(src_);
+        LLCUDA_REQUIRE_TEST_DATA(austen_path());
         tok_ = &golden_tokenizer(src_, GetParam().mode);
     }
     std::string label() const { return src_.name + mode_suffix(GetParam().mode); }

@@ -10,8 +10,10 @@ namespace {
 
 const char* kSpace = "\xE2\x96\x81";
 
+std::filesystem::path mistral_json() { return test_data_dir() / "tokenizers" / "mistral-7b" / "tokenizer.json"; }
+
 Tokenizer metaspace_tokenizer(bool split) {
-    std::ifstream in(shared_data_dir() / "tokenizers" / "mistral-7b" / "tokenizer.json");
+    std::ifstream in(mistral_json());
     nlohmann::json j = nlohmann::json::parse(in);
     j["normalizer"] = nullptr;
     if (split) {
@@ -58,7 +60,7 @@ std::vector<size_t> mismatching_blocks(const Tokenizer& tok, const std::string& 
 class TokenizerMetaspace : public testing::TestWithParam<bool> {};
 
 TEST_P(TokenizerMetaspace, MatchesHf) {
-    LLCUDA_REQUIRE_FILE(shared_data_dir() / "tokenizers" / "mistral-7b" / "tokenizer.json");
+    LLCUDA_REQUIRE_TEST_DATA(mistral_json());
     const bool split = GetParam();
     const std::string name = split ? "mistral-metaspace-split" : "mistral-metaspace";
     const Tokenizer tok = metaspace_tokenizer(split);
@@ -93,7 +95,7 @@ TEST_P(TokenizerMetaspace, MatchesHf) {
 // text that already starts with a space, nor after a special token. Everything else must match;
 // and the blocks that start with a space must be exactly the ones that differ.
 TEST(TokenizerMetaspace, GgufViewOfPrependFirst) {
-    LLCUDA_REQUIRE_FILE(shared_data_dir() / "tokenizers" / "mistral-7b" / "tokenizer.json");
+    LLCUDA_REQUIRE_TEST_DATA(mistral_json());
     const Vocabulary v = metaspace_tokenizer(false).vocabulary();
     EXPECT_EQ(v.model, "llama");
     EXPECT_TRUE(v.add_space_prefix);

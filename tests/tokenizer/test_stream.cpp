@@ -19,7 +19,7 @@ class TokenizerStream : public testing::TestWithParam<size_t> {};
 
 TEST_P(TokenizerStream, PiecesAreValidAndConcatenateToDecode) {
     const GoldenSource src = golden_sources()[GetParam()];
-    LLCUDA_REQUIRE_FILE(src.path);
+    LLCUDA_REQUIRE_SOURCE(src);
     const Tokenizer& tok = golden_tokenizer(src, LoadMode::Source);
 
     std::vector<std::vector<int32_t>> seqs;
@@ -53,7 +53,7 @@ TEST_P(TokenizerStream, PiecesAreValidAndConcatenateToDecode) {
 
 TEST_P(TokenizerStream, RejectsIdsOutsideTheVocabulary) {
     const GoldenSource src = golden_sources()[GetParam()];
-    LLCUDA_REQUIRE_FILE(src.path);
+    LLCUDA_REQUIRE_SOURCE(src);
     const Tokenizer& tok = golden_tokenizer(src, LoadMode::Source);
     StreamDecoder stream(tok);
     EXPECT_THROW(stream.push(static_cast<int32_t>(tok.n_vocab())), Error);
@@ -74,7 +74,7 @@ namespace {
 TEST(TokenizerThreads, ConcurrentEncodeMatchesSerial) {
     for (size_t source : {size_t{1}, size_t{4}}) {  // qwen3 (regex + NFC), gemma3 (score merges)
         const GoldenSource src = golden_sources()[source];
-        LLCUDA_REQUIRE_FILE(src.path);
+        LLCUDA_REQUIRE_SOURCE(src);
         const Tokenizer& tok = golden_tokenizer(src, LoadMode::Source);
         const auto lines = austen_lines();
         std::vector<std::string> texts(lines.begin(), lines.begin() + std::min<size_t>(4000, lines.size()));

@@ -7,9 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "gguf/describe.h"
-#include "gguf/summary.h"
 #include "llcuda/gguf.h"
+#include "llcuda/gguf_summary.h"
 
 namespace llcuda::cli {
 

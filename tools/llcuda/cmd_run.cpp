@@ -50,9 +50,9 @@ void register_run(CLI::App& app, CommandSlot& slot) {
         }
         fmt::print("\n");
         if (!o->quiet) {
-            fmt::print(stderr, "[{} prompt tokens in {:.0f} ms, {} generated at {:.1f} tok/s, finish: {}]\n",
-                       r.n_prompt_tokens, r.prompt_ms, r.n_generated_tokens, r.tokens_per_sec,
-                       finish_reason_name(r.finish_reason));
+            fmt::print(stderr, "[{}: {} prompt tokens in {:.0f} ms, {} generated at {:.1f} tok/s, finish: {}]\n",
+                       engine.model_info().backend, r.n_prompt_tokens, r.prompt_ms, r.n_generated_tokens,
+                       r.tokens_per_sec, finish_reason_name(r.finish_reason));
         }
         return 0;
     };

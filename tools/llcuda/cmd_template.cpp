@@ -10,11 +10,10 @@
 
 #include "commands.h"
 #include "read_file.h"
-#include "engine/builtin_templates.h"
-#include "engine/end_of_generation.h"
 #include "llcuda/chat_template.h"
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"
+#include "llcuda/model_chat.h"
 #include "llcuda/tokenizer.h"
 
 namespace llcuda::cli {

@@ -27,5 +27,7 @@ void register_recommend(CLI::App& app, CommandSlot& slot);
 void register_quantize(CLI::App& app, CommandSlot& slot);
 void register_convert(CLI::App& app, CommandSlot& slot);
 void register_export(CLI::App& app, CommandSlot& slot);
+void register_bench(CLI::App& app, CommandSlot& slot);
+void register_make_bench_model(CLI::App& app, CommandSlot& slot);
 
 }  // namespace llcuda::cli

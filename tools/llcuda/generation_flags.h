@@ -1,6 +1,7 @@
 // Command-line flags shared by `run` and `chat`: model loading and sampling.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,13 @@
 #include "llcuda/engine.h"
 
 namespace llcuda::cli {
+
+inline std::map<std::string, Backend> backend_names() {
+    return {{"auto", Backend::Auto}, {"cpu", Backend::Cpu}, {"cuda", Backend::Cuda}};
+}
+inline std::map<std::string, KvCacheType> kv_type_names() {
+    return {{"f16", KvCacheType::F16}, {"q8_0", KvCacheType::Q8_0}};
+}
 
 struct GenerationFlags {
     std::string model;
@@ -21,6 +29,12 @@ struct GenerationFlags {
         app->add_option("-m,--model", model, "GGUF model (default: the built-in SmolLM2-135M-Instruct)");
         app->add_option("-c,--ctx", load.context_length, "Context length (default: the model's, at most 4096)");
         app->add_option("-t,--threads", load.n_threads, "CPU threads (default: all cores)");
+        app->add_option("--backend", load.backend, "auto (the GPU when there is a usable one), cpu or cuda")
+            ->transform(CLI::CheckedTransformer(backend_names(), CLI::ignore_case))
+            ->default_str("auto");
+        app->add_option("--kv-type", load.kv_type, "KV-cache element type on the GPU: f16 or q8_0")
+            ->transform(CLI::CheckedTransformer(kv_type_names(), CLI::ignore_case))
+            ->default_str("f16");
         app->add_option("-n,--max-tokens", sampling.max_tokens, "Tokens to generate at most")->capture_default_str();
         app->add_option("--temp", sampling.temperature, "Temperature (0: greedy)")->capture_default_str();
         app->add_flag("--greedy", greedy, "Always take the most likely token (same as --temp 0)");

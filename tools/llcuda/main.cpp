@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
     add(llcuda::cli::register_quantize);
     add(llcuda::cli::register_convert);
     add(llcuda::cli::register_export);
+    add(llcuda::cli::register_bench);
+    add(llcuda::cli::register_make_bench_model);
 
     CLI11_PARSE(app, argc, argv);
     for (auto& slot : slots) {

@@ -1,6 +1,4 @@
-#include "kv/paged_kv_cache.h"
-
-#include <new>
+#include "kv/kv_blocks.h"
 
 #include <fmt/format.h>
 
@@ -8,24 +6,15 @@
 
 namespace llcuda {
 
-PagedKvCache::PagedKvCache(const KvCacheShape& shape) : shape_(shape) {
+KvBlockTable::KvBlockTable(const KvCacheShape& shape) : shape_(shape) {
     if (shape.block_size == 0 || shape.n_blocks == 0) {
         throw Error(ErrorKind::InvalidArgument, "KV cache needs a non-zero block size and block count");
-    }
-    const uint64_t n_slots = uint64_t(shape.n_blocks) * shape.block_size;
-    try {
-        k_pools_.assign(shape.n_layer, std::vector<float>(n_slots * shape.k_row()));
-        v_pools_.assign(shape.n_layer, std::vector<float>(n_slots * shape.v_row()));
-    } catch (const std::bad_alloc&) {
-        throw Error(ErrorKind::OutOfMemory,
-                    fmt::format("cannot allocate a KV cache of {} positions ({:.1f} MiB)", n_slots,
-                                double(n_slots * shape.bytes_per_position()) / (1 << 20)));
     }
     free_blocks_.reserve(shape.n_blocks);
     for (uint32_t b = shape.n_blocks; b-- > 0;) free_blocks_.push_back(b);  // hand out low ids first
 }
 
-PagedKvCache::SeqId PagedKvCache::create_sequence() {
+KvBlockTable::SeqId KvBlockTable::create_sequence() {
     for (SeqId s = 0; s < sequence_live_.size(); ++s) {
         if (!sequence_live_[s]) {
             sequence_live_[s] = true;
@@ -38,25 +27,25 @@ PagedKvCache::SeqId PagedKvCache::create_sequence() {
     return SeqId(page_tables_.size() - 1);
 }
 
-void PagedKvCache::free_sequence(SeqId seq) {
+void KvBlockTable::free_sequence(SeqId seq) {
     auto& t = table(seq);
     free_blocks_.insert(free_blocks_.end(), t.rbegin(), t.rend());
     t.clear();
     sequence_live_[seq] = false;
 }
 
-std::vector<uint32_t>& PagedKvCache::table(SeqId seq) {
+std::vector<uint32_t>& KvBlockTable::table(SeqId seq) {
     if (seq >= page_tables_.size() || !sequence_live_[seq]) {
         throw Error(ErrorKind::Internal, fmt::format("KV cache sequence {} does not exist", seq));
     }
     return page_tables_[seq];
 }
 
-const std::vector<uint32_t>& PagedKvCache::table(SeqId seq) const {
-    return const_cast<PagedKvCache*>(this)->table(seq);
+const std::vector<uint32_t>& KvBlockTable::table(SeqId seq) const {
+    return const_cast<KvBlockTable*>(this)->table(seq);
 }
 
-void PagedKvCache::reserve(SeqId seq, uint32_t n_positions) {
+void KvBlockTable::reserve(SeqId seq, uint32_t n_positions) {
     auto& t = table(seq);
     const uint64_t needed = (uint64_t(n_positions) + shape_.block_size - 1) / shape_.block_size;
     if (needed <= t.size()) return;
@@ -72,28 +61,17 @@ void PagedKvCache::reserve(SeqId seq, uint32_t n_positions) {
     }
 }
 
-uint32_t PagedKvCache::capacity(SeqId seq) const { return uint32_t(table(seq).size()) * shape_.block_size; }
+uint32_t KvBlockTable::capacity(SeqId seq) const { return uint32_t(table(seq).size()) * shape_.block_size; }
 
-uint64_t PagedKvCache::slot(SeqId seq, uint32_t position) const {
+std::span<const uint32_t> KvBlockTable::blocks(SeqId seq) const { return table(seq); }
+
+uint64_t KvBlockTable::slot(SeqId seq, uint32_t position) const {
     const auto& t = table(seq);
     const uint32_t logical = position / shape_.block_size;
     if (logical >= t.size()) {
         throw Error(ErrorKind::Internal, fmt::format("position {} is beyond sequence {}'s reserved blocks", position, seq));
     }
     return uint64_t(t[logical]) * shape_.block_size + position % shape_.block_size;
-}
-
-float* PagedKvCache::key(uint32_t layer, SeqId seq, uint32_t position) {
-    return k_pools_[layer].data() + slot(seq, position) * shape_.k_row();
-}
-float* PagedKvCache::value(uint32_t layer, SeqId seq, uint32_t position) {
-    return v_pools_[layer].data() + slot(seq, position) * shape_.v_row();
-}
-const float* PagedKvCache::key(uint32_t layer, SeqId seq, uint32_t position) const {
-    return k_pools_[layer].data() + slot(seq, position) * shape_.k_row();
-}
-const float* PagedKvCache::value(uint32_t layer, SeqId seq, uint32_t position) const {
-    return v_pools_[layer].data() + slot(seq, position) * shape_.v_row();
 }
 
 }  // namespace llcuda

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# On a bare GPU machine (the lent H100/H200, or any Linux box with CUDA, CMake and ninja): build
+# llcuda for the GPU, run the CUDA op tests, the end-to-end tests against the CPU engine and the
+# benches, and print one table. Logs go to $OUT (or ./gpu-test-out).
+#
+#   bash scripts/gpu-test.sh [STEP...]     steps: build ops e2e bench ptx75 sanitize   (default: all but ptx75, sanitize)
+#
+#   build     configure + build for the local GPU's architecture (LLCUDA_GPU_ARCH, default 90a) into build-gpu
+#   ops       test_cuda_ops (every kernel against its CPU reference) and bench_cuda_ops (% of copy bandwidth)
+#   e2e       test_cuda_e2e: greedy, KL/top-1/perplexity per weight type, batching (needs the test models)
+#   bench     random-weight Llama-3 8B / 3.2-1B models made here, then `llcuda bench` on each
+#   ptx75     a build of compute_75 PTX only (the T4 path, JIT-compiled here), op tests + greedy e2e
+#   sanitize  compute-sanitizer memcheck and racecheck on the op tests and one generation
+#
+# Inputs that cannot be fetched there travel with the call: .gpu-deps (scripts/gpu-deps.sh: our
+# Debian -dev packages, unpacked under /tmp/deps) and .gpu-models (scripts/gpu-models.sh: the test
+# models in parts, joined into the model cache here).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${OUT:-$root/gpu-test-out}
+mkdir -p "$out"
+steps=("$@")
+[ ${#steps[@]} -eq 0 ] && steps=(build ops e2e bench)
+arch=${LLCUDA_GPU_ARCH:-90a}
+jobs=$(nproc)
+summary=()
+note() { summary+=("$(printf '%-10s %s' "$1" "$2")"); echo "== $1: $2"; }
+
+deps=/tmp/deps
+if [ -d .gpu-deps ] && [ ! -d "$deps/usr" ]; then
+    mkdir -p "$deps"
+    for f in .gpu-deps/*.deb; do dpkg -x "$f" "$deps"; done
+    ln -sf pkgconf "$deps/usr/bin/pkg-config"
+fi
+export PKG_CONFIG_PATH="$deps/usr/lib/x86_64-linux-gnu/pkgconfig:$deps/usr/share/pkgconfig"
+export PKG_CONFIG_SYSROOT_DIR="$deps" PATH="$deps/usr/bin:$PATH" LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+export LLCUDA_MODEL_CACHE=${LLCUDA_MODEL_CACHE:-/tmp/llcuda-models}
+bash scripts/gpu-models.sh join "$LLCUDA_MODEL_CACHE" >> "$out/models.log" 2>&1
+
+configure_build() {  # configure_build DIR ARCH
+    cmake -S . -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$deps/usr" \
+        -DPKG_CONFIG_EXECUTABLE="$deps/usr/bin/pkgconf" -DLLCUDA_CUDA_ARCHITECTURES="$2" -DLLCUDA_BUILD_BENCH=OFF \
+        > "$out/configure-$1.log" 2>&1 && cmake --build "$1" -j"$jobs" > "$out/build-$1.log" 2>&1
+}
+
+run_ops() {  # run_ops BUILD_DIR LABEL
+    local log="$out/ops-$2.log"
+    "$1/tests/cuda/test_cuda_ops" --gtest_brief=1 > "$log" 2>&1
+    local rc=$?
+    note "ops-$2" "$(grep -E '^\[  (PASSED|FAILED)' "$log" | tr '\n' ' ') (rc $rc)"
+}
+
+for step in "${steps[@]}"; do
+    case $step in
+    build)
+        t0=$(date +%s)
+        if configure_build build-gpu "$arch"; then note build "sm_$arch in $(( $(date +%s) - t0 )) s"
+        else note build "FAILED (see build-build-gpu.log)"; tail -40 "$out/build-build-gpu.log"; fi
+        ./build-gpu/tools/llcuda/llcuda devices | tee "$out/devices.txt"
+        ;;
+    ops)
+        run_ops build-gpu sm90
+        ./build-gpu/tests/cuda/bench_cuda_ops > "$out/bench-ops.txt" 2>&1
+        note bench-ops "$(head -1 "$out/bench-ops.txt")"
+        ;;
+    e2e)
+        (cd build-gpu && LLCUDA_REQUIRE_MODELS=1 ./tests/cuda/test_cuda_e2e --gtest_brief=1 ${LLCUDA_E2E_FILTER:+--gtest_filter=$LLCUDA_E2E_FILTER}) \
+            > "$out/e2e.log" 2>&1
+        note e2e "$(grep -E '^\[  (PASSED|FAILED)' "$out/e2e.log" | tr '\n' ' ')"
+        grep -E "identical|mean KL|q8_0 KV|gemma3 Q4" "$out/e2e.log" | sed 's/^/           /'
+        ;;
+    bench)
+        mkdir -p /tmp/bench-models
+        for spec in ${LLCUDA_BENCH_MODELS:-llama3-8b:Q4_K_M llama3-8b:Q4_0 llama3-8b:Q8_0 llama3-8b:F16 llama3.2-1b:Q4_K_M llama3.2-1b:F16}; do
+            shape=${spec%%:*} type=${spec##*:}
+            model=/tmp/bench-models/$shape-$type.gguf
+            [ -f "$model" ] || ./build-gpu/tools/llcuda/llcuda make-bench-model --shape "$shape" --type "$type" -o "$model" \
+                >> "$out/bench.log" 2>&1
+            ./build-gpu/tools/llcuda/llcuda bench -m "$model" -p 512 -n 128 -r ${LLCUDA_BENCH_REPS:-3} \
+                ${LLCUDA_BENCH_ARGS:-} >> "$out/bench.log" 2>&1 || note bench "$shape $type FAILED"
+            rm -f "$model"
+        done
+        grep -E "pp[0-9]|tg[0-9]|ceiling|device" "$out/bench.log" | sort -u | sed 's/^/           /'
+        ;;
+    ptx75)
+        t0=$(date +%s)
+        if configure_build build-ptx75 75-virtual; then note ptx75-build "compute_75 PTX in $(( $(date +%s) - t0 )) s"
+        else note ptx75-build "FAILED"; tail -30 "$out/build-build-ptx75.log"; fi
+        run_ops build-ptx75 ptx75
+        (cd build-ptx75 && LLCUDA_REQUIRE_MODELS=1 ./tests/cuda/test_cuda_e2e --gtest_brief=1 \
+            --gtest_filter='*Greedy*:*EightPrompts*') > "$out/e2e-ptx75.log" 2>&1
+        note e2e-ptx75 "$(grep -E '^\[  (PASSED|FAILED)' "$out/e2e-ptx75.log" | tr '\n' ' ')"
+        ;;
+    sanitize)
+        for tool in memcheck racecheck; do
+            compute-sanitizer --tool $tool --error-exitcode 9 ./build-gpu/tests/cuda/test_cuda_ops --gtest_brief=1 \
+                ${LLCUDA_SANITIZE_FILTER:+--gtest_filter=$LLCUDA_SANITIZE_FILTER} > "$out/sanitize-$tool-ops.log" 2>&1
+            note "$tool" "ops rc $? $(grep -E 'ERROR SUMMARY' "$out/sanitize-$tool-ops.log" | tail -1)"
+        done
+        (cd build-gpu && compute-sanitizer --tool memcheck --error-exitcode 9 ./tools/llcuda/llcuda run -m \
+            "$LLCUDA_MODEL_CACHE/SmolLM2-135M-Instruct.Q4_1.gguf" -p "Hello" -n 16 --temp 0) > "$out/sanitize-run.log" 2>&1
+        note memcheck "llcuda run rc $? $(grep -E 'ERROR SUMMARY' "$out/sanitize-run.log" | tail -1)"
+        ;;
+    *) echo "unknown step $step"; exit 2 ;;
+    esac
+done
+echo
+echo "==== llcuda gpu-test summary ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)) ===="
+printf '%s\n' "${summary[@]}"

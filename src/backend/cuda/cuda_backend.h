@@ -1,0 +1,29 @@
+// The CUDA backend's factory, as plain C++ (no CUDA headers), for the engine to call.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "backend/compute_backend.h"
+#include "kv/kv_blocks.h"
+#include "llcuda/engine.h"
+#include "model/model_config.h"
+#include "model/weights.h"
+
+namespace llcuda::cuda {
+
+struct CudaBackendOptions {
+    KvCacheType kv_type = KvCacheType::F16;
+    uint32_t max_batch_tokens = 512;   // tokens of one forward pass at most
+    uint32_t max_logit_rows = 512;     // logits rows of one forward pass at most
+    bool use_graphs = true;            // capture decode steps as CUDA graphs and replay them
+    int device = 0;
+};
+
+// Uploads the weights (quantized, as stored) and allocates the KV pools and scratch on the device.
+// Throws Unsupported naming a tensor whose type has no kernel, OutOfMemory naming the bytes needed
+// and the bytes free.
+std::unique_ptr<ComputeBackend> make_cuda_backend(const ModelConfig& config, const ModelWeights& weights,
+                                                  const KvCacheShape& kv, const CudaBackendOptions& options);
+
+}  // namespace llcuda::cuda

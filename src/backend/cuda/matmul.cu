@@ -1,0 +1,237 @@
+// matmul(): matrix-vector kernels for up to 8 tokens, tensor-core GEMM through cuBLAS above.
+//
+// GEMM path (n_tokens > 8), correct rather than fast (fast prefill is a later step):
+//  * Quantized weights: bands of rows are dequantized to an f16 scratch (at most kScratchBytes, the
+//    band height follows from n_cols) and multiplied with cublasGemmEx (f16 inputs, f32 compute and
+//    output). F16 weights are used in place.
+//  * The activations are converted to f16 once per call, scaled by one power of two so that the
+//    largest |x| lies in [2^14, 2^15): f16's range (65504) cannot overflow, and the scale's inverse
+//    is GEMM's alpha (read from device memory), so y needs no second pass.
+//  * F32 and BF16 weights (rare: small models) use f32 GEMM with TF32 tensor cores (no range issue;
+//    BF16 bands are widened to f32 first). On sm_75, which has no TF32, cuBLAS computes in f32.
+// Scratch grows on demand (cudaMalloc after a stream sync); a forward pass that runs in a CUDA
+// graph must therefore have run once eagerly with the largest token count.
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/matmul_internal.h"
+#include "backend/cuda/matmul_layout.h"
+
+namespace llcuda::cuda {
+
+const DeviceLimits& device_limits() {
+    static std::mutex mu;
+    static std::vector<std::unique_ptr<DeviceLimits>> cache;  // index: device ordinal
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    std::lock_guard<std::mutex> lock(mu);
+    if (size_t(dev) >= cache.size()) cache.resize(size_t(dev) + 1);
+    if (!cache[size_t(dev)]) {
+        auto lim = std::make_unique<DeviceLimits>();
+        CUDA_CHECK(cudaDeviceGetAttribute(&lim->sm_count, cudaDevAttrMultiProcessorCount, dev));
+        int optin = 0;
+        CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+        lim->smem_optin = size_t(optin);
+        CUDA_CHECK(cudaDeviceGetAttribute(&lim->cc_major, cudaDevAttrComputeCapabilityMajor, dev));
+        CUDA_CHECK(cudaDeviceGetAttribute(&lim->cc_minor, cudaDevAttrComputeCapabilityMinor, dev));
+        cache[size_t(dev)] = std::move(lim);
+    }
+    return *cache[size_t(dev)];
+}
+
+namespace {
+
+constexpr size_t kScratchBytes = size_t(64) << 20;        // dequantized weight band, at most
+constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
+
+void cublas_check(cublasStatus_t st, const char* what) {
+    if (st == CUBLAS_STATUS_SUCCESS) return;
+    const ErrorKind kind = st == CUBLAS_STATUS_ALLOC_FAILED ? ErrorKind::OutOfMemory : ErrorKind::Internal;
+    throw Error(kind, std::string("cuBLAS error in ") + what + ": " + cublasGetStatusString(st));
+}
+
+// Largest |x| over all tokens, as float bits (non-negative floats order like their bits).
+__global__ void abs_max_kernel(const float* __restrict__ x, uint64_t n, unsigned int* __restrict__ out) {
+    float m = 0.0f;
+    for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += uint64_t(gridDim.x) * blockDim.x)
+        m = fmaxf(m, fabsf(x[i]));
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, o));
+    if ((threadIdx.x & 31) == 0) atomicMax(out, __float_as_uint(m));
+}
+
+// x16 (n_tokens x ld, columns >= n_cols zero) = f16(x * s), s = 2^(14 - floor(log2 max|x|));
+// alpha[0] = 1 / s.
+__global__ void to_f16_scaled_kernel(const float* __restrict__ x, uint32_t n_tokens, uint32_t n_cols, uint32_t ld,
+                                     const unsigned int* __restrict__ max_bits, __half* __restrict__ x16,
+                                     float* __restrict__ alpha) {
+    const int e = min(254, max(15, int((*max_bits >> 23) & 0xFF)));
+    const float s = __uint_as_float(uint32_t(268 - e) << 23);
+    if (blockIdx.x == 0 && threadIdx.x == 0) alpha[0] = __uint_as_float(uint32_t(e - 14) << 23);
+    const uint64_t total = uint64_t(n_tokens) * ld;
+    for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += uint64_t(gridDim.x) * blockDim.x) {
+        const uint64_t t = i / ld;
+        const uint32_t c = uint32_t(i % ld);
+        x16[i] = __float2half_rn(c < n_cols ? x[t * n_cols + c] * s : 0.0f);
+    }
+}
+
+unsigned grid_for(uint64_t work) {
+    return unsigned(std::max<uint64_t>(1, std::min<uint64_t>((work + 255) / 256, uint64_t(device_limits().sm_count) * 16)));
+}
+
+}  // namespace
+
+struct MatmulWorkspace::Impl {
+    cudaStream_t stream = nullptr;
+    cublasHandle_t handle = nullptr;
+    void* cublas_ws = nullptr;
+    void* scratch = nullptr;   // dequantized weight band (f16 or f32)
+    size_t scratch_bytes = 0;
+    void* x16 = nullptr;       // activations as f16 (n_tokens x ld)
+    size_t x16_bytes = 0;
+    float* small = nullptr;    // [0] alpha (1/s), [1] 0.0f (beta), [2] max |x| bits, [3] 1.0f (beta, accumulate)
+    void* xn = nullptr;        // normalized activations (n_tokens x n_cols f32), fusion.norm_weight
+    size_t xn_bytes = 0;
+
+    // Grows a buffer; waits for the stream first because earlier launches may still read it.
+    void ensure(void*& p, size_t& have, size_t need, cudaStream_t s) {
+        if (need <= have) return;
+        CUDA_CHECK(cudaStreamSynchronize(s));
+        if (p) CUDA_CHECK(cudaFree(p));
+        p = nullptr;
+        have = 0;
+        const cudaError_t err = cudaMalloc(&p, need);
+        if (err != cudaSuccess) {
+            (void)cudaGetLastError();
+            size_t free_b = 0, total_b = 0;
+            (void)cudaMemGetInfo(&free_b, &total_b);
+            throw Error(ErrorKind::OutOfMemory, "matmul scratch: cudaMalloc of " + std::to_string(need) +
+                                                    " bytes failed (" + cudaGetErrorString(err) + "); " +
+                                                    std::to_string(free_b) + " bytes free");
+        }
+        have = need;
+    }
+};
+
+MatmulWorkspace::MatmulWorkspace(cudaStream_t stream) : impl_(std::make_unique<Impl>()) {
+    impl_->stream = stream;
+    cublas_check(cublasCreate(&impl_->handle), "cublasCreate");
+    CUDA_CHECK(cudaMalloc(&impl_->cublas_ws, kCublasWorkspaceBytes));
+    cublas_check(cublasSetWorkspace(impl_->handle, impl_->cublas_ws, kCublasWorkspaceBytes), "cublasSetWorkspace");
+    cublas_check(cublasSetStream(impl_->handle, stream), "cublasSetStream");
+    CUDA_CHECK(cudaMalloc(&impl_->small, 4 * sizeof(float)));
+    const float init[4] = {1.0f, 0.0f, 0.0f, 1.0f};
+    CUDA_CHECK(cudaMemcpy(impl_->small, init, sizeof(init), cudaMemcpyHostToDevice));
+}
+
+MatmulWorkspace::~MatmulWorkspace() {
+    if (!impl_) return;
+    if (impl_->handle) cublasDestroy(impl_->handle);
+    cudaFree(impl_->cublas_ws);
+    cudaFree(impl_->scratch);
+    cudaFree(impl_->x16);
+    cudaFree(impl_->small);
+    cudaFree(impl_->xn);
+}
+
+namespace {
+
+// y (n x N) for the GEMM path; see the file comment.
+// accumulate: beta = 1 (y += alpha * W·x16; alpha undoes the activation scale of the product only).
+void gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, bool accumulate,
+               MatmulWorkspace::Impl& ws, cudaStream_t stream) {
+    const uint64_t N = w.n_rows, K = w.n_cols;
+    cublas_check(cublasSetStream(ws.handle, stream), "cublasSetStream");
+    const bool f32_path = w.type == GgmlType::F32 || w.type == GgmlType::BF16;
+    const size_t elem = f32_path ? 4 : 2;
+    // Rows per band: the scratch bound, a multiple of 16, at least 16.
+    const uint64_t band = std::min<uint64_t>(N, std::max<uint64_t>(16, kScratchBytes / (K * elem) / 16 * 16));
+
+    if (f32_path) {
+        cublas_check(cublasSetPointerMode(ws.handle, CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
+        const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+        if (w.type == GgmlType::BF16) ws.ensure(ws.scratch, ws.scratch_bytes, band * K * 4, stream);
+        for (uint64_t r0 = 0; r0 < N; r0 += band) {
+            const uint64_t rows = std::min(band, N - r0);
+            const void* A;
+            uint64_t lda;
+            if (w.type == GgmlType::F32) {
+                lda = rows_blocks_per_row(GgmlType::F32, K) * 4;
+                A = w.data + r0 * lda * 4;
+            } else {
+                dequant_rows_f32(w, r0, rows, static_cast<float*>(ws.scratch), stream);
+                A = ws.scratch;
+                lda = K;
+            }
+            cublas_check(cublasGemmEx(ws.handle, CUBLAS_OP_T, CUBLAS_OP_N, int(rows), int(n), int(K), &one, A,
+                                      CUDA_R_32F, int(lda), x, CUDA_R_32F, int(K), &beta, y + r0, CUDA_R_32F, int(N),
+                                      CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT),
+                         "cublasGemmEx (tf32)");
+        }
+        return;
+    }
+
+    // Activations -> f16 with one power-of-two scale; alpha = 1/scale on the device.
+    const uint32_t ldx = uint32_t((K + 7) / 8 * 8);
+    ws.ensure(ws.x16, ws.x16_bytes, size_t(n) * ldx * 2, stream);
+    unsigned int* max_bits = reinterpret_cast<unsigned int*>(ws.small + 2);
+    CUDA_CHECK(cudaMemsetAsync(max_bits, 0, sizeof(unsigned int), stream));
+    abs_max_kernel<<<grid_for(uint64_t(n) * K), 256, 0, stream>>>(x, uint64_t(n) * K, max_bits);
+    check_launch("abs_max_kernel");
+    to_f16_scaled_kernel<<<grid_for(uint64_t(n) * ldx), 256, 0, stream>>>(x, n, uint32_t(K), ldx, max_bits,
+                                                                          static_cast<__half*>(ws.x16), ws.small);
+    check_launch("to_f16_scaled_kernel");
+
+    cublas_check(cublasSetPointerMode(ws.handle, CUBLAS_POINTER_MODE_DEVICE), "cublasSetPointerMode");
+    if (w.type != GgmlType::F16) ws.ensure(ws.scratch, ws.scratch_bytes, band * K * 2, stream);
+    for (uint64_t r0 = 0; r0 < N; r0 += band) {
+        const uint64_t rows = std::min(band, N - r0);
+        const void* A;
+        uint64_t lda;
+        if (w.type == GgmlType::F16) {  // rows are already f16 (padded to 8 values)
+            lda = rows_blocks_per_row(GgmlType::F16, K) * 8;
+            A = w.data + r0 * lda * 2;
+        } else {
+            dequant_rows_f16(w, r0, rows, ws.scratch, stream);
+            A = ws.scratch;
+            lda = K;
+        }
+        cublas_check(cublasGemmEx(ws.handle, CUBLAS_OP_T, CUBLAS_OP_N, int(rows), int(n), int(K), ws.small, A,
+                                  CUDA_R_16F, int(lda), ws.x16, CUDA_R_16F, int(ldx), ws.small + (accumulate ? 3 : 1), y + r0,
+                                  CUDA_R_32F, int(N), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                     "cublasGemmEx (f16)");
+    }
+}
+
+}  // namespace
+
+void matmul(const DeviceMatrix& w, const float* x, uint32_t n_tokens, float* y, MatmulWorkspace& ws,
+            cudaStream_t stream, const MatmulFusion& fusion) {
+    if (!w.present()) throw Error(ErrorKind::InvalidArgument, "matmul: the weight matrix is not on the device");
+    if (n_tokens == 0) return;
+    if (x == nullptr || y == nullptr || reinterpret_cast<uintptr_t>(x) % 4 || reinterpret_cast<uintptr_t>(y) % 4)
+        throw Error(ErrorKind::InvalidArgument, "matmul: x and y must be non-null float arrays");
+    if (w.n_rows > 0x7FFFFFFFu || w.n_cols > 0x7FFFFFFFu)
+        throw Error(ErrorKind::Unsupported, "matmul: " + describe_matrix(w) + " exceeds 2^31 rows or columns");
+    if (n_tokens <= kMatvecMaxTokens) {  // the kernels apply the fusion themselves
+        if (w.layout == kLayoutTile4) matvec_tile4(w, x, n_tokens, y, fusion, stream);
+        else matvec_rows(w, x, n_tokens, y, fusion, stream);
+        return;
+    }
+    if (fusion.norm_weight) {  // GEMM: normalized rows into scratch, then the plain product
+        MatmulWorkspace::Impl& im = ws.impl();
+        im.ensure(im.xn, im.xn_bytes, size_t(n_tokens) * w.n_cols * sizeof(float), stream);
+        rms_norm(x, fusion.norm_weight, n_tokens, uint32_t(w.n_cols), fusion.norm_eps, static_cast<float*>(im.xn), stream);
+        check_launch("rms_norm (matmul fusion)");
+        x = static_cast<const float*>(im.xn);
+    }
+    gemm_path(w, x, n_tokens, y, fusion.accumulate, ws.impl(), stream);
+}
+
+}  // namespace llcuda::cuda

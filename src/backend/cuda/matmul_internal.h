@@ -1,0 +1,50 @@
+// Declarations shared by the matmul module's files (not part of the kernel interface).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/kernels.h"
+
+namespace llcuda::cuda {
+
+// The largest token count served by the matrix-vector kernels; above it, matmul uses the GEMM path.
+inline constexpr uint32_t kMatvecMaxTokens = 8;
+
+// Properties of the current device, read once per device (multiprocessor count for grid sizing,
+// opt-in shared memory for the tile kernels' activation staging).
+struct DeviceLimits {
+    int sm_count = 1;
+    size_t smem_optin = 48 * 1024;
+    int cc_major = 0, cc_minor = 0;
+};
+const DeviceLimits& device_limits();
+
+// Host-side repack of a GGUF matrix into the layout the kernels read (matmul_layout.h). Returns
+// the bytes to copy to the device; sets layout and aux_offset. Exposed for tests.
+std::vector<uint8_t> repack_matrix(const MatrixView& host, int& layout, uint64_t& aux_offset);
+// The layout upload_matrix picks for a type.
+int layout_for_type(GgmlType type);
+
+// Matrix-vector products for 1..kMatvecMaxTokens activation rows (matvec_rows.cu, matvec_tile.cu).
+// Both apply the fusion themselves (the RMSNorm of x inside the kernel, the add in its epilogue).
+void matvec_rows(const DeviceMatrix& w, const float* x, uint32_t n_tokens, float* y, const MatmulFusion& f,
+                 cudaStream_t stream);
+void matvec_tile4(const DeviceMatrix& w, const float* x, uint32_t n_tokens, float* y, const MatmulFusion& f,
+                  cudaStream_t stream);
+// Raises the tile kernels' dynamic shared memory limit on the current device. Called by
+// upload_matrix, so that no launch (possibly inside a graph capture) has to.
+void matvec_tile4_prepare();
+
+// Decodes rows [row0, row0 + n) of W into out (n x W.n_cols, row-major), as f16 or f32
+// (matmul_dequant.cu). Used for the GEMM scratch.
+void dequant_rows_f16(const DeviceMatrix& w, uint64_t row0, uint64_t n, void* out, cudaStream_t stream);
+void dequant_rows_f32(const DeviceMatrix& w, uint64_t row0, uint64_t n, float* out, cudaStream_t stream);
+
+// "tensor 'name' (type)" for error messages.
+std::string describe_matrix(const DeviceMatrix& w);
+
+}  // namespace llcuda::cuda

@@ -1,0 +1,53 @@
+// Small device helpers shared by the ops_*.cu kernels: warp and block reductions, launch-shape
+// arithmetic and the argument checks every entry point makes before it launches.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "llcuda/error.h"
+
+namespace llcuda::cuda::ops {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+
+__host__ __device__ constexpr uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+// Sum over the 32 lanes of a warp; every lane gets the same bits (a xor butterfly adds each pair in
+// both orders, and float addition is commutative), which the attention kernel relies on.
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
+    return v;
+}
+
+// Sum over the whole block (blockDim.x a multiple of 32, at most 1024); every thread gets the
+// result. `red` is 32 floats of shared memory, free again when this returns.
+__device__ __forceinline__ float block_sum(float v, float* red) {
+    v = warp_sum(v);
+    const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    v = lane < blockDim.x / 32 ? red[lane] : 0.0f;
+    v = warp_sum(v);
+    __syncthreads();
+    return v;
+}
+
+inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+
+// Grid y is limited to 65535; kernels that put rows on y loop over the rest.
+inline unsigned grid_rows(uint64_t n_rows) { return unsigned(n_rows < 65535 ? n_rows : 65535); }
+
+[[noreturn]] inline void invalid(const std::string& what) { throw Error(ErrorKind::InvalidArgument, what); }
+[[noreturn]] inline void unsupported(const std::string& what) { throw Error(ErrorKind::Unsupported, what); }
+
+}  // namespace llcuda::cuda::ops

@@ -1,0 +1,67 @@
+#include "engine/backend_factory.h"
+
+#include <fmt/format.h>
+
+#include "backend/cpu/cpu_backend.h"
+#include "llcuda/devices.h"
+#include "llcuda/error.h"
+#ifdef LLCUDA_HAVE_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
+
+namespace llcuda {
+
+namespace {
+
+// Compute capability 7.5 (Turing, the T4) is the oldest the CUDA kernels are built for.
+constexpr int kMinComputeCapability = 75;
+
+// Why CUDA cannot be used here, or "" when it can.
+std::string cuda_unusable_reason() {
+#ifndef LLCUDA_HAVE_CUDA
+    return "this build of llcuda has no CUDA backend (nvcc was not found when it was built)";
+#else
+    const GpuQuery q = query_gpus();
+    if (q.devices.empty()) return q.status;
+    const GpuDevice& d = q.devices.front();
+    if (d.compute_major * 10 + d.compute_minor < kMinComputeCapability) {
+        return fmt::format("{} has compute capability {}.{}; llcuda needs 7.5 or newer", d.name, d.compute_major,
+                           d.compute_minor);
+    }
+    return "";
+#endif
+}
+
+}  // namespace
+
+bool cuda_usable() { return cuda_unusable_reason().empty(); }
+
+std::unique_ptr<ComputeBackend> make_backend(const ModelConfig& config, const ModelWeights& weights,
+                                             const KvCacheShape& kv, const LoadOptions& options,
+                                             uint32_t max_step_tokens, uint32_t max_logit_rows) {
+    bool use_cuda = false;
+    if (options.backend != Backend::Cpu) {
+        const std::string reason = cuda_unusable_reason();
+        if (options.backend == Backend::Cuda && !reason.empty()) {
+            throw Error(ErrorKind::Unsupported, "the CUDA backend was asked for but cannot be used: " + reason);
+        }
+        use_cuda = reason.empty();
+    }
+#ifdef LLCUDA_HAVE_CUDA
+    if (use_cuda) {
+        cuda::CudaBackendOptions o;
+        o.kv_type = options.kv_type;
+        o.max_batch_tokens = max_step_tokens;
+        o.max_logit_rows = max_logit_rows;
+        o.use_graphs = options.cuda_graphs;
+        return cuda::make_cuda_backend(config, weights, kv, o);
+    }
+#else
+    (void)use_cuda;
+    (void)max_step_tokens;
+    (void)max_logit_rows;
+#endif
+    return std::make_unique<cpu::CpuBackend>(config, weights, kv, options.n_threads);
+}
+
+}  // namespace llcuda

@@ -1,0 +1,308 @@
+// attention over the paged KV cache against a float64 reference of the CPU engine's rule: token t
+// of sequence s at position p, head h, attends to positions [lo, p] of s (lo = p + 1 - window for
+// a sliding-window layer past its window, else 0) with softmax(scale * q·k) over kv head
+// h / (n_head / n_head_kv).
+//
+// Family "attention" fills the cache on the host (random rows encoded in the device layout, f16
+// or llcuda::quantize's Q8_0) and compares with the reference computed from the same decoded
+// cache contents, so it measures the kernel alone: tolerance 1e-4 (float32 online softmax against
+// float64; observed errors should be near 1e-6). Slots no sequence owns hold 0xFF (NaN) bytes, so
+// reading through a wrong page-table entry fails the case.
+//
+// Family "attention+rope" runs rope_store_kv (history, then the batch) and attention, and
+// compares with the reference on the float keys and values the CPU engine would keep: what the
+// engine sees end to end. Tolerance 1e-3 with an f16 cache, 1e-2 with q8_0 (its rounding, about
+// 0.4 % of each block's largest value, dominates).
+//
+// Bench cases: one Llama-3-8B decode token at contexts 512 to 32768 (split-KV); bytes = the K and
+// V slots read, plus q and the output.
+#include <cmath>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/ops.h"
+#include "backend/cuda/kernels.h"
+#include "harness.h"
+#include "kv_test_util.h"
+
+namespace llcuda::cuda::test {
+namespace {
+
+struct AttnShape {
+    const char* name;
+    uint32_t n_head, n_head_kv, dk, dv;
+    uint32_t window;  // 0: global layer
+    float scale() const { return 1.0f / std::sqrt(float(dk)); }
+};
+
+// Rows of K and V (as floats) for every cached position of every sequence: row (s, pos) at
+// offset[s] + pos.
+struct ContextRows {
+    uint32_t k_row = 0, v_row = 0;  // floats per position: n_head_kv * dk, n_head_kv * dv
+    std::vector<uint64_t> offset;
+    std::vector<float> k, v;
+    const float* key(uint32_t s, uint32_t pos) const { return &k[(offset[s] + pos) * k_row]; }
+    const float* value(uint32_t s, uint32_t pos) const { return &v[(offset[s] + pos) * v_row]; }
+};
+
+ContextRows random_context(const AttnShape& sh, const TestBatch& b) {
+    ContextRows c;
+    c.k_row = sh.n_head_kv * sh.dk;
+    c.v_row = sh.n_head_kv * sh.dv;
+    uint64_t rows = 0;
+    for (const auto& s : b.seqs) {
+        c.offset.push_back(rows);
+        rows += s.start + s.n_new;
+    }
+    c.k = random_floats(rows * c.k_row);
+    c.v = random_floats(rows * c.v_row);
+    return c;
+}
+
+// out (n_tokens x n_head * dv), float64 softmax and sums.
+std::vector<float> reference(const AttnShape& sh, const TestBatch& b, const std::vector<float>& q, uint32_t q_stride,
+                             const ContextRows& c) {
+    const uint32_t group = sh.n_head / sh.n_head_kv;
+    std::vector<float> out(uint64_t(b.n_tokens()) * sh.n_head * sh.dv);
+    std::vector<double> scores, acc(sh.dv);
+    for (uint32_t t = 0; t < b.n_tokens(); ++t) {
+        const uint32_t s = uint32_t(b.token_seq[t]), pos = uint32_t(b.token_pos[t]);
+        const uint32_t lo = sh.window > 0 && pos + 1 > sh.window ? pos + 1 - sh.window : 0;
+        for (uint32_t h = 0; h < sh.n_head; ++h) {
+            const uint32_t g = h / group;
+            const float* qh = &q[uint64_t(t) * q_stride + uint64_t(h) * sh.dk];
+            scores.assign(pos + 1 - lo, 0.0);
+            double mx = -INFINITY;
+            for (uint32_t j = lo; j <= pos; ++j) {
+                const float* kj = c.key(s, j) + uint64_t(g) * sh.dk;
+                double dot = 0;
+                for (uint32_t d = 0; d < sh.dk; ++d) dot += double(qh[d]) * double(kj[d]);
+                scores[j - lo] = dot * double(sh.scale());
+                mx = std::max(mx, scores[j - lo]);
+            }
+            double sum = 0;
+            for (double& x : scores) sum += (x = std::exp(x - mx));
+            std::fill(acc.begin(), acc.end(), 0.0);
+            for (uint32_t j = lo; j <= pos; ++j) {
+                const float* vj = c.value(s, j) + uint64_t(g) * sh.dv;
+                const double p = scores[j - lo] / sum;
+                for (uint32_t d = 0; d < sh.dv; ++d) acc[d] += p * double(vj[d]);
+            }
+            float* o = &out[(uint64_t(t) * sh.n_head + h) * sh.dv];
+            for (uint32_t d = 0; d < sh.dv; ++d) o[d] = float(acc[d]);
+        }
+    }
+    return out;
+}
+
+AttentionParams params_of(const AttnShape& sh) {
+    AttentionParams p;
+    p.n_head = sh.n_head;
+    p.n_head_kv = sh.n_head_kv;
+    p.head_dim_k = sh.dk;
+    p.head_dim_v = sh.dv;
+    p.scale = sh.scale();
+    p.sliding_window = sh.window;
+    return p;
+}
+
+uint64_t kv_bytes_read(const AttnShape& sh, KvType type, const TestBatch& b) {
+    uint64_t positions = 0;
+    for (uint32_t t = 0; t < b.n_tokens(); ++t) {
+        const uint32_t pos = uint32_t(b.token_pos[t]);
+        const uint32_t lo = sh.window > 0 && pos + 1 > sh.window ? pos + 1 - sh.window : 0;
+        positions += pos + 1 - lo;
+    }
+    return positions * (kv_slot_bytes(type, sh.n_head_kv, sh.dk) + kv_slot_bytes(type, sh.n_head_kv, sh.dv));
+}
+
+// Runs attention over `b` with the pools and q already on the device; returns the output.
+struct AttnRun {
+    CaseResult res;
+    std::vector<float> out;
+};
+
+AttnRun launch_attention(const AttnShape& sh, KvType type, const TestBatch& b, const DeviceArray<float>& dq,
+                         uint32_t q_stride, const KvLayer& layer, bool timed) {
+    const AttentionParams p = params_of(sh);
+    const uint32_t n = b.n_tokens();
+    DeviceArray<float> out(uint64_t(n) * sh.n_head * sh.dv);
+    out.poison();
+    DeviceArray<uint8_t> scratch(attention_scratch_bytes(p, n, b.max_kv_len));
+    const DeviceBatch db = b.view();
+    auto launch = [&] { attention(dq.get(), q_stride, p, db, layer, type, out.get(), scratch.get(), nullptr); };
+    launch();
+    sync_check("attention");
+    AttnRun r;
+    r.out = out.download();
+    r.res.bytes = kv_bytes_read(sh, type, b) + uint64_t(n) * sh.n_head * (sh.dk + sh.dv) * sizeof(float);
+    uint64_t positions = 0;
+    for (uint32_t t = 0; t < n; ++t) positions += uint32_t(b.token_pos[t]) + 1;
+    r.res.flops = 2.0 * double(positions) * sh.n_head * (sh.dk + sh.dv);
+    if (timed) r.res.median_us = time_median_us(launch);
+    return r;
+}
+
+CaseResult run_attention(const AttnShape& sh, KvType type, const std::vector<SeqSpec>& seqs, bool interleave,
+                         bool timed) {
+    const TestBatch b = make_batch(seqs, 16, interleave);
+    const uint64_t n_slots = uint64_t(b.n_blocks) * b.block_size;
+    const ContextRows ctx = random_context(sh, b);
+    HostPool kp(type, sh.n_head_kv, sh.dk, n_slots), vp(type, sh.n_head_kv, sh.dv, n_slots);
+    std::vector<uint64_t> slots;
+    for (size_t s = 0; s < b.seqs.size(); ++s) {
+        for (uint32_t pos = 0; pos < b.seqs[s].start + b.seqs[s].n_new; ++pos) slots.push_back(b.slot(uint32_t(s), pos));
+    }
+    kp.encode_many(slots, ctx.k.data());
+    vp.encode_many(slots, ctx.v.data());
+    // The reference reads what the cache holds (decoded), not the floats before encoding.
+    ContextRows held = ctx;
+    for (size_t r = 0; r < slots.size(); ++r) {
+        kp.decode(slots[r], &held.k[r * held.k_row]);
+        vp.decode(slots[r], &held.v[r * held.v_row]);
+    }
+
+    const uint32_t q_stride = sh.n_head * sh.dk + 8;
+    const std::vector<float> q = random_floats(uint64_t(b.n_tokens()) * q_stride, -4.0f, 4.0f);  // peaky softmax
+    DeviceArray<float> dq(q);
+    DeviceArray<uint8_t> kpool(kp.bytes), vpool(vp.bytes);
+    AttnRun r = launch_attention(sh, type, b, dq, q_stride, KvLayer{kpool.get(), vpool.get()}, timed);
+    r.res.error = normalized_error(r.out, reference(sh, b, q, q_stride, held));
+    return r.res;
+}
+
+// rope_store_kv for positions [0, start) of every sequence, then for the batch, then attention.
+CaseResult run_pipeline(const AttnShape& sh, KvType type, RopeStyle style, float base,
+                        const std::vector<SeqSpec>& seqs) {
+    const TestBatch b = make_batch(seqs, 16);
+    std::vector<SeqSpec> history;
+    for (const auto& s : seqs) history.push_back({0, s.start});
+    const TestBatch hb = make_batch_like(b, history);
+    const uint64_t n_slots = uint64_t(b.n_blocks) * b.block_size;
+    const ContextRows raw = random_context(sh, b);  // keys before rotation, values
+    const uint32_t q_stride = sh.n_head * sh.dk;
+
+    DeviceArray<uint8_t> kpool(n_slots * kv_slot_bytes(type, sh.n_head_kv, sh.dk));
+    DeviceArray<uint8_t> vpool(n_slots * kv_slot_bytes(type, sh.n_head_kv, sh.dv));
+    kpool.poison();
+    vpool.poison();
+    const KvLayer layer{kpool.get(), vpool.get()};
+    RopeParams rp;
+    rp.style = style;
+    rp.rope_dim = sh.dk;
+    rp.base = base;
+
+    // Gathers the raw rows of a batch's tokens and writes them through rope_store_kv.
+    auto store = [&](const TestBatch& batch, const std::vector<float>& q) -> std::unique_ptr<DeviceArray<float>> {
+        std::vector<float> k, v;
+        for (uint32_t t = 0; t < batch.n_tokens(); ++t) {
+            const uint32_t s = uint32_t(batch.token_seq[t]), pos = uint32_t(batch.token_pos[t]);
+            k.insert(k.end(), raw.key(s, pos), raw.key(s, pos) + raw.k_row);
+            v.insert(v.end(), raw.value(s, pos), raw.value(s, pos) + raw.v_row);
+        }
+        auto dq = std::make_unique<DeviceArray<float>>(q);
+        if (batch.n_tokens() == 0) return dq;
+        DeviceArray<float> dk(k), dv(v);
+        rope_store_kv(dq->get(), q_stride, dk.get(), raw.k_row, dv.get(), raw.v_row, sh.n_head, sh.n_head_kv, sh.dk,
+                      sh.dv, rp, batch.view(), layer, type, nullptr);
+        sync_check("rope_store_kv");
+        return dq;
+    };
+    store(hb, random_floats(uint64_t(hb.n_tokens()) * q_stride));
+    const std::vector<float> q = random_floats(uint64_t(b.n_tokens()) * q_stride, -4.0f, 4.0f);
+    const auto dq = store(b, q);
+    AttnRun r = launch_attention(sh, type, b, *dq, q_stride, layer, false);
+
+    // The CPU engine's view: rotated float keys, float values, rotated float queries.
+    ContextRows rotated = raw;
+    for (size_t s = 0; s < b.seqs.size(); ++s) {
+        for (uint32_t pos = 0; pos < b.seqs[s].start + b.seqs[s].n_new; ++pos) {
+            cpu::rope(&rotated.k[(rotated.offset[s] + pos) * rotated.k_row], sh.n_head_kv, sh.dk, sh.dk, style, pos,
+                      base, 1.0f, {});
+        }
+    }
+    std::vector<float> qr = q;
+    for (uint32_t t = 0; t < b.n_tokens(); ++t) {
+        cpu::rope(&qr[uint64_t(t) * q_stride], sh.n_head, sh.dk, sh.dk, style, uint32_t(b.token_pos[t]), base, 1.0f, {});
+    }
+    r.res.error = normalized_error(r.out, reference(sh, b, qr, q_stride, rotated));
+    return r.res;
+}
+
+const AttnShape kSmol{"smollm2 9/3x64", 9, 3, 64, 64, 0};
+const AttnShape kLlama{"llama3-8b 32/8x128", 32, 8, 128, 128, 0};
+const AttnShape kGemmaLocal{"gemma3-270m 4/1x256 window 512", 4, 1, 256, 256, 512};
+const AttnShape kGemmaGlobal{"gemma3-270m 4/1x256 global", 4, 1, 256, 256, 0};
+const AttnShape kPhi{"phi3 8/8x96", 8, 8, 96, 96, 0};                // head_dim not a power of two
+const AttnShape kWideGroup{"12/1x64 (group of 12)", 12, 1, 64, 64, 0};  // more heads than a block's rows
+const AttnShape kKv{"8/2 k128 v64", 8, 2, 128, 64, 0};                 // head_dim_k != head_dim_v
+
+// Three sequences: a prefill chunk at start 100, and two decode tokens, one on a block boundary.
+const std::vector<SeqSpec> kRagged = {{100, 40}, {517, 1}, {64, 1}};
+// Decode only: position 0 (one key), both sides of a block boundary, a long context.
+const std::vector<SeqSpec> kDecode = {{0, 1}, {15, 1}, {16, 1}, {4000, 1}};
+// Sliding window: a chunk straddling the window edge, a token far past it, one inside it.
+const std::vector<SeqSpec> kWindowed = {{600, 24}, {1500, 1}, {300, 1}};
+
+std::string seq_name(const std::vector<SeqSpec>& seqs) {
+    std::string s;
+    for (const auto& q : seqs) s += (s.empty() ? "" : ",") + std::to_string(q.start) + "+" + std::to_string(q.n_new);
+    return s;
+}
+
+std::vector<OpCase> attention_cases() {
+    std::vector<OpCase> cases;
+    auto add = [&](const AttnShape& sh, KvType t, std::vector<SeqSpec> seqs, bool interleave) {
+        OpCase c;
+        c.family = "attention";
+        c.name = std::string(sh.name) + " " + kv_name(t) + " [" + seq_name(seqs) + "]" + (interleave ? " interleaved" : "");
+        c.tolerance = 1e-4;
+        c.run = [sh, t, seqs, interleave](bool timed) { return run_attention(sh, t, seqs, interleave, timed); };
+        cases.push_back(std::move(c));
+    };
+    for (const KvType t : {KvType::F16, KvType::Q8_0}) {
+        for (const AttnShape* sh : {&kSmol, &kLlama, &kGemmaGlobal, &kPhi, &kWideGroup, &kKv}) {
+            add(*sh, t, kRagged, false);
+            add(*sh, t, kDecode, false);
+        }
+        add(kGemmaLocal, t, kWindowed, false);
+        add(kGemmaLocal, t, kRagged, false);
+        add(kLlama, t, kRagged, true);
+        add(kSmol, t, kRagged, true);
+        add(kLlama, t, {{0, 64}}, false);                 // prefill from the start
+        add(kGemmaLocal, t, {{300, 300}}, false);         // prefill chunk crossing the window
+        add(kSmol, t, {{200, 150}, {7, 3}}, false);       // two chunks
+    }
+    // Bench: one Llama-3-8B decode token at growing contexts.
+    for (const uint32_t ctx : {512u, 4096u, 16384u, 32768u}) add(kLlama, KvType::F16, {{ctx - 1, 1}}, false);
+    add(kLlama, KvType::Q8_0, {{32767, 1}}, false);
+
+    struct Pipe {
+        const AttnShape* sh;
+        RopeStyle style;
+        float base;
+        std::vector<SeqSpec> seqs;
+    };
+    const Pipe pipes[] = {
+        {&kLlama, RopeStyle::Adjacent, 500000.0f, kRagged},
+        {&kSmol, RopeStyle::Adjacent, 100000.0f, kDecode},
+        {&kGemmaLocal, RopeStyle::Neox, 10000.0f, kWindowed},
+    };
+    for (const Pipe& pp : pipes) {
+        for (const KvType t : {KvType::F16, KvType::Q8_0}) {
+            OpCase c;
+            c.family = "attention+rope";
+            c.name = std::string(pp.sh->name) + " " + kv_name(t) + " [" + seq_name(pp.seqs) + "]";
+            c.tolerance = t == KvType::F16 ? 1e-3 : 1e-2;
+            c.run = [pp, t](bool) { return run_pipeline(*pp.sh, t, pp.style, pp.base, pp.seqs); };
+            cases.push_back(std::move(c));
+        }
+    }
+    return cases;
+}
+
+LLCUDA_OP_CASES(attention_cases);
+
+}  // namespace
+}  // namespace llcuda::cuda::test

@@ -1,0 +1,216 @@
+// The CUDA engine end to end against the CPU reference, on the same weights (GPU machine only;
+// label `gpu`):
+//  - greedy continuations identical for 128 tokens: SmolLM2-135M, Gemma-3-270M and the tiny random
+//    models of every supported architecture;
+//  - every GPU weight type (SmolLM2 requantized with `pure` presets): top-1 agreement >= 99 %, mean
+//    KL-divergence and perplexity within 0.5 % over an Austen slice (LLCUDA_KL_TOKENS, default 2048);
+//  - a q8_0 KV cache: the same checks with a looser KL;
+//  - batching: 8 prompts in one batch give the tokens each gives alone;
+//  - errors: an unsupported weight type is refused naming the tensor and type.
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "llcuda/engine.h"
+#include "llcuda/error.h"
+#include "llcuda/quantize.h"
+#include "test_paths.h"
+
+namespace llcuda {
+namespace {
+
+namespace fs = std::filesystem;
+
+InferenceEngine load(const fs::path& path, Backend backend, uint32_t ctx, KvCacheType kv = KvCacheType::F16) {
+    LoadOptions o;
+    o.backend = backend;
+    o.context_length = ctx;
+    o.kv_type = kv;
+    o.max_sequences = 8;
+    InferenceEngine e;
+    e.load_model(path, o);
+    EXPECT_EQ(e.model_info().backend, backend == Backend::Cuda ? "cuda" : "cpu");
+    return e;
+}
+
+SamplingParams greedy(uint32_t n) {
+    SamplingParams p;
+    p.temperature = 0;
+    p.max_tokens = n;
+    p.ignore_eos = true;  // compare all n tokens, whatever they are
+    return p;
+}
+
+// Greedy tokens of both backends, and the first position where they part.
+void expect_same_greedy(const fs::path& model, const std::string& prompt, uint32_t n, uint32_t ctx) {
+    auto cpu = load(model, Backend::Cpu, ctx);
+    auto gpu = load(model, Backend::Cuda, ctx);
+    const auto a = cpu.infer(prompt, greedy(n));
+    const auto b = gpu.infer(prompt, greedy(n));
+    ASSERT_EQ(a.tokens.size(), n);
+    size_t first_diff = 0;
+    while (first_diff < n && first_diff < b.tokens.size() && a.tokens[first_diff] == b.tokens[first_diff]) ++first_diff;
+    std::printf("%s: greedy identical for %zu/%u tokens (GPU %.1f tok/s)\n", model.filename().c_str(), first_diff, n,
+                b.tokens_per_sec);
+    EXPECT_EQ(a.tokens, b.tokens) << model << ": tokens part at " << first_diff;
+}
+
+TEST(CudaEndToEnd, GreedySmolLM2) {
+    LLCUDA_REQUIRE_FILE(test::smollm2_path());
+    expect_same_greedy(test::smollm2_path(), "The history of the printing press", 128, 512);
+}
+
+TEST(CudaEndToEnd, GreedyGemma3) {
+    LLCUDA_REQUIRE_FILE(test::gemma3_path());
+    expect_same_greedy(test::gemma3_path(), "The history of the printing press", 128, 512);
+}
+
+class TinyArchitecture : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TinyArchitecture, GreedyMatchesCpu) {
+    const fs::path model = test::golden_dir() / "engine" / (std::string("tiny-") + GetParam() + ".gguf");
+    LLCUDA_REQUIRE_FILE(model);
+    expect_same_greedy(model, "Hello there, general", 128, 256);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, TinyArchitecture, ::testing::Values("llama", "qwen2", "qwen3", "gemma3", "phi3"));
+
+// ---- distributions over an Austen slice ----
+
+std::vector<int32_t> austen_tokens(InferenceEngine& e, uint32_t n) {
+    const fs::path path = test::test_data_dir() / "corpus" / "austen.txt";
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot open " + path.string());
+    std::string text(200000, '\0');
+    in.read(text.data(), std::streamsize(text.size()));
+    text.resize(size_t(in.gcount()));
+    auto tokens = e.tokenize(text, true);
+    if (tokens.size() < n) throw std::runtime_error("the Austen slice is too short");
+    tokens.resize(n);
+    return tokens;
+}
+
+struct Comparison {
+    double mean_kl = 0, max_kl = 0, top1 = 0, ppl_cpu = 0, ppl_gpu = 0;
+};
+
+Comparison compare_distributions(const fs::path& model, uint32_t n_tokens, KvCacheType kv) {
+    auto cpu = load(model, Backend::Cpu, n_tokens);
+    auto gpu = load(model, Backend::Cuda, n_tokens, kv);
+    const auto tokens = austen_tokens(cpu, n_tokens);
+    const uint32_t n_vocab = cpu.model_info().n_vocab;
+    std::vector<std::vector<float>> cpu_rows(tokens.size());
+    cpu.score(tokens, [&](uint32_t i, const float* row) { cpu_rows[i].assign(row, row + n_vocab); });
+    Comparison c;
+    double nll_cpu = 0, nll_gpu = 0, kl_sum = 0;
+    uint32_t agree = 0, n_rows = 0;
+    gpu.score(tokens, [&](uint32_t i, const float* row) {
+        const std::vector<float>& ref = cpu_rows[i];
+        double kl = 0;
+        for (uint32_t v = 0; v < n_vocab; ++v) kl += std::exp(double(ref[v])) * (double(ref[v]) - double(row[v]));
+        kl_sum += kl;
+        c.max_kl = std::max(c.max_kl, kl);
+        agree += std::max_element(ref.begin(), ref.end()) - ref.begin() == std::max_element(row, row + n_vocab) - row;
+        if (i + 1 < tokens.size()) {
+            nll_cpu -= ref[tokens[i + 1]];
+            nll_gpu -= row[tokens[i + 1]];
+        }
+        ++n_rows;
+    });
+    c.mean_kl = kl_sum / n_rows;
+    c.top1 = double(agree) / n_rows;
+    c.ppl_cpu = std::exp(nll_cpu / (n_rows - 1));
+    c.ppl_gpu = std::exp(nll_gpu / (n_rows - 1));
+    return c;
+}
+
+uint32_t kl_tokens() {
+    const char* env = std::getenv("LLCUDA_KL_TOKENS");
+    return env ? uint32_t(std::stoul(env)) : 2048;
+}
+
+class WeightType : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(WeightType, DistributionsMatchCpu) {
+    LLCUDA_REQUIRE_FILE(test::smollm2_path());
+    const std::string preset = GetParam();
+    const fs::path model = fs::temp_directory_path() / fmt::format("llcuda-e2e-{}-{}.gguf", preset, ::getpid());
+    ModelQuantizeParams qp;
+    qp.file_type = preset;
+    qp.pure = true;
+    qp.allow_requantize = true;
+    quantize_model(test::smollm2_path(), model, qp);
+    const Comparison c = compare_distributions(model, kl_tokens(), KvCacheType::F16);
+    fs::remove(model);
+    std::printf("%-8s mean KL %.2e  max KL %.2e  top-1 %.2f %%  ppl cpu %.4f gpu %.4f (%+.3f %%)\n", preset.c_str(),
+                c.mean_kl, c.max_kl, 100 * c.top1, c.ppl_cpu, c.ppl_gpu, 100 * (c.ppl_gpu / c.ppl_cpu - 1));
+    EXPECT_GE(c.top1, 0.99) << preset;
+    EXPECT_LT(std::abs(c.ppl_gpu / c.ppl_cpu - 1), 0.005) << preset;
+    EXPECT_LT(c.mean_kl, 1e-3) << preset;
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, WeightType,
+                         ::testing::Values("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K",
+                                           "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS"));
+
+TEST(CudaEndToEnd, Q8KvCacheStaysClose) {
+    LLCUDA_REQUIRE_FILE(test::smollm2_path());
+    const Comparison c = compare_distributions(test::smollm2_path(), kl_tokens(), KvCacheType::Q8_0);
+    std::printf("q8_0 KV: mean KL %.2e  top-1 %.2f %%  ppl cpu %.4f gpu %.4f\n", c.mean_kl, 100 * c.top1, c.ppl_cpu,
+                c.ppl_gpu);
+    EXPECT_GE(c.top1, 0.98);
+    EXPECT_LT(std::abs(c.ppl_gpu / c.ppl_cpu - 1), 0.01);
+}
+
+TEST(CudaEndToEnd, GemmaDistributionsMatchCpu) {
+    LLCUDA_REQUIRE_FILE(test::gemma3_path());
+    const Comparison c = compare_distributions(test::gemma3_path(), kl_tokens(), KvCacheType::F16);
+    std::printf("gemma3 Q4_K_M: mean KL %.2e  top-1 %.2f %%  ppl cpu %.4f gpu %.4f\n", c.mean_kl, 100 * c.top1,
+                c.ppl_cpu, c.ppl_gpu);
+    EXPECT_GE(c.top1, 0.99);
+    EXPECT_LT(std::abs(c.ppl_gpu / c.ppl_cpu - 1), 0.005);
+}
+
+// ---- batching ----
+
+TEST(CudaEndToEnd, EightPromptsInOneBatchMatchEachAlone) {
+    LLCUDA_REQUIRE_FILE(test::smollm2_path());
+    const std::vector<std::string> prompts = {
+        "The capital of France is", "Once upon a time, in a small village,", "def fibonacci(n):",
+        "The three primary colours are", "Water boils at", "My favourite book is",
+        "In 1969, the first person to walk on the Moon", "A haiku about autumn:"};
+    auto gpu = load(test::smollm2_path(), Backend::Cuda, 256);
+    const auto together = gpu.batch_infer(prompts, greedy(32));
+    ASSERT_EQ(together.size(), prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        EXPECT_EQ(together[i].tokens, gpu.infer(prompts[i], greedy(32)).tokens) << prompts[i];
+    }
+}
+
+// ---- errors ----
+
+TEST(CudaEndToEnd, UnsupportedWeightTypeIsRefusedByName) {
+    LLCUDA_REQUIRE_FILE(test::smollm2_path());
+    const fs::path model = fs::temp_directory_path() / fmt::format("llcuda-e2e-iq2-{}.gguf", ::getpid());
+    ModelQuantizeParams qp;
+    qp.file_type = "TQ2_0";
+    qp.pure = true;
+    qp.allow_requantize = true;
+    quantize_model(test::smollm2_path(), model, qp);  // ffn_down (1536 columns) becomes TQ2_0
+    try {
+        load(model, Backend::Cuda, 128);
+        ADD_FAILURE() << "a TQ2_0 model loaded on the GPU";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Unsupported) << e.what();
+        EXPECT_NE(std::string(e.what()).find("tq2_0"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(".weight"), std::string::npos) << e.what();
+    }
+    fs::remove(model);
+}
+
+}  // namespace
+}  // namespace llcuda

@@ -1,0 +1,225 @@
+// llcuda bench -m MODEL [-p 512] [-n 128] [-d DEPTH] [-r REPS] [--backend auto|cpu|cuda] [--json]
+// Prompt processing (ppN) and generation (tgN) speed as llama-bench reports them: tokens per
+// second, mean ± sample standard deviation over REPS runs after one warm-up, each beside its
+// percentage of a ceiling measured on the card at start-up (docs/bench.md):
+//   decode:  copy bandwidth / (weight bytes read per token + KV bytes per position x mean context)
+//   prefill: tensor-core rate / (2 x parameters) FLOPs per token
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bench_format.h"
+#include "commands.h"
+#include "llcuda/devices.h"
+#include "llcuda/engine.h"
+#include "llcuda/error.h"
+#include "llcuda/gguf.h"
+
+namespace llcuda::cli {
+namespace {
+
+struct BenchCliOptions {
+    std::string model;
+    uint32_t n_prompt = 512, n_gen = 128, depth = 0, reps = 5;
+    std::string backend = "auto";
+    unsigned threads = 0;
+    uint64_t seed = 42;
+    bool json = false;
+};
+
+struct TestResult {
+    std::string name;                 // "pp512", "tg128 @ d4096"
+    uint32_t n_prompt = 0, n_gen = 0, depth = 0;
+    std::vector<double> samples;      // tokens per second, one per repetition
+    double mean = 0, sd = 0;
+    std::optional<double> ceiling;    // tokens per second
+};
+
+Backend parse_backend(const std::string& name) {
+    if (name == "auto") return Backend::Auto;
+    if (name == "cpu") return Backend::Cpu;
+    if (name == "cuda") return Backend::Cuda;
+    throw Error(ErrorKind::InvalidArgument, fmt::format("--backend: '{}' is not auto, cpu or cuda", name));
+}
+
+// The device ceilings, or nullopt with the reason. An explicit --backend cuda must have them.
+std::optional<DeviceCeilings> device_ceilings(Backend backend, std::string& note) {
+    if (backend == Backend::Cpu) {
+        note = "CPU backend: no ceiling";
+        return std::nullopt;
+    }
+    if (backend == Backend::Auto) {
+        const GpuQuery q = query_gpus();
+        if (!q.cuda_built || q.devices.empty()) {
+            note = q.status;
+            return std::nullopt;
+        }
+    }
+    fmt::print(stderr, "measuring device ceilings (copy bandwidth, tensor-core GEMM)...\n");
+    try {
+        return measure_ceilings(0);
+    } catch (const Error& e) {
+        if (backend == Backend::Cuda) throw;
+        note = e.what();
+        return std::nullopt;
+    }
+}
+
+void summarize(TestResult& t) {
+    const size_t n = t.samples.size();
+    for (double s : t.samples) t.mean += s / double(n);
+    double ss = 0;
+    for (double s : t.samples) ss += (s - t.mean) * (s - t.mean);
+    t.sd = n > 1 ? std::sqrt(ss / double(n - 1)) : 0.0;
+}
+
+// One llama-bench test: a warm-up call, then `reps` timed calls with different random tokens.
+TestResult run_test(InferenceEngine& engine, const BenchCliOptions& o, bool prompt) {
+    TestResult t;
+    t.n_prompt = prompt ? o.n_prompt : 0;
+    t.n_gen = prompt ? 0 : o.n_gen;
+    t.depth = o.depth;
+    t.name = prompt ? fmt::format("pp{}", o.n_prompt) : fmt::format("tg{}", o.n_gen);
+    if (o.depth) t.name += fmt::format(" @ d{}", o.depth);
+    fmt::print(stderr, "{}: warm-up and {} runs...\n", t.name, o.reps);
+    engine.bench(t.n_prompt, t.n_gen, t.depth, o.seed);
+    for (uint32_t r = 0; r < o.reps; ++r) {
+        const BenchTimes times = engine.bench(t.n_prompt, t.n_gen, t.depth, o.seed + 1 + r);
+        const double ms = prompt ? times.prompt_ms : times.generate_ms;
+        if (!(ms > 0)) throw Error(ErrorKind::Internal, fmt::format("{}: the engine reported {} ms", t.name, ms));
+        t.samples.push_back(double(prompt ? t.n_prompt : t.n_gen) / (ms * 1e-3));
+    }
+    summarize(t);
+    return t;
+}
+
+// Tokens per second the ceilings allow for this test (see the file comment).
+std::optional<double> test_ceiling(const TestResult& t, const ModelInfo& info, const DeviceCeilings& c) {
+    if (t.n_prompt > 0) {
+        if (info.n_parameters == 0) return std::nullopt;
+        return c.tensor_tflops * 1e12 / (2.0 * double(info.n_parameters));
+    }
+    if (info.weight_bytes_per_token == 0) return std::nullopt;
+    // Step i (0-based) of the generation attends to depth + i + 1 positions.
+    const double mean_context = double(t.depth) + (double(t.n_gen) + 1.0) / 2.0;
+    const double bytes = double(info.weight_bytes_per_token) + double(info.kv_bytes_per_position) * mean_context;
+    return c.copy_gb_per_s * 1e9 / bytes;
+}
+
+uint64_t tensor_bytes(const std::string& path) {
+    uint64_t total = 0;
+    for (const auto& t : GgufFile::open(path).contents().tensors) total += t.n_bytes;
+    return total;
+}
+
+void print_table(const BenchCliOptions& o, const ModelInfo& info, uint64_t size, const std::optional<DeviceCeilings>& c,
+                 const std::string& note, const std::vector<TestResult>& tests) {
+    if (c) {
+        fmt::print("device: {}: copy {:.0f} GB/s, fp16 tensor cores {:.0f} TFLOP/s (measured)\n", c->device_name,
+                   c->copy_gb_per_s, c->tensor_tflops);
+    } else {
+        fmt::print("device: no ceiling ({})\n", note);
+    }
+    fmt::print("model: {} ({}, {}, {} parameters; decode reads {} of weights + {:.1f} KiB of KV per position)\n\n",
+               o.model, info.architecture, format_bytes(size), format_params(info.n_parameters),
+               format_bytes(info.weight_bytes_per_token), double(info.kv_bytes_per_position) / 1024.0);
+    const std::string file = std::filesystem::path(o.model).filename().string();
+    fmt::print("| model | size | params | backend | test | t/s | ceiling t/s | % of ceiling |\n");
+    fmt::print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n");
+    for (const auto& t : tests) {
+        fmt::print("| {} | {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n", file, format_bytes(size),
+                   format_params(info.n_parameters), info.backend, t.name, t.mean, t.sd,
+                   t.ceiling ? fmt::format("{:.0f}", *t.ceiling) : "-",
+                   t.ceiling ? fmt::format("{:.1f} %", 100.0 * t.mean / *t.ceiling) : "-");
+    }
+}
+
+void print_json(const BenchCliOptions& o, const ModelInfo& info, uint64_t size, const std::optional<DeviceCeilings>& c,
+                const std::string& note, const std::vector<TestResult>& tests) {
+    nlohmann::ordered_json j;
+    if (c) {
+        j["device"] = {{"name", c->device_name}, {"copy_gb_per_s", c->copy_gb_per_s},
+                       {"tensor_tflops", c->tensor_tflops}};
+    } else {
+        j["device"] = nullptr;
+        j["no_ceiling_reason"] = note;
+    }
+    j["model"] = {{"path", o.model},
+                  {"architecture", info.architecture},
+                  {"size_bytes", size},
+                  {"n_parameters", info.n_parameters},
+                  {"weight_bytes_per_token", info.weight_bytes_per_token},
+                  {"kv_bytes_per_position", info.kv_bytes_per_position},
+                  {"backend", info.backend},
+                  {"context_length", info.context_length}};
+    j["tests"] = nlohmann::ordered_json::array();
+    for (const auto& t : tests) {
+        nlohmann::ordered_json row = {{"test", t.name},     {"n_prompt", t.n_prompt},     {"n_gen", t.n_gen},
+                                      {"depth", t.depth},   {"reps", t.samples.size()},   {"tokens_per_sec", t.mean},
+                                      {"tokens_per_sec_sd", t.sd}, {"samples", t.samples}};
+        row["ceiling_tokens_per_sec"] = t.ceiling ? nlohmann::ordered_json(*t.ceiling) : nlohmann::ordered_json();
+        row["percent_of_ceiling"] = t.ceiling ? nlohmann::ordered_json(100.0 * t.mean / *t.ceiling)
+                                              : nlohmann::ordered_json();
+        j["tests"].push_back(std::move(row));
+    }
+    fmt::print("{}\n", j.dump(2));
+}
+
+int run_bench(const BenchCliOptions& o) {
+    if (o.reps == 0) throw Error(ErrorKind::InvalidArgument, "-r/--reps must be at least 1");
+    if (o.n_prompt == 0 && o.n_gen == 0) throw Error(ErrorKind::InvalidArgument, "nothing to bench: -p and -n are both 0");
+    const Backend backend = parse_backend(o.backend);
+    std::string note;
+    std::optional<DeviceCeilings> ceilings = device_ceilings(backend, note);
+
+    LoadOptions load;
+    load.backend = backend;
+    load.n_threads = o.threads;
+    // Room for the deepest test (depth + prompt or depth + generation), rounded to whole 256s.
+    const uint64_t needed = uint64_t(o.depth) + o.n_prompt + o.n_gen;
+    load.context_length = uint32_t((needed + 255) / 256 * 256);
+    load.prefill_chunk = std::max<uint32_t>(o.n_prompt, 64);  // the whole prompt in one forward pass
+    load.max_sequences = 1;                                   // one sequence: the KV pool is one context
+    InferenceEngine engine;
+    engine.load_model(o.model, load);
+    const ModelInfo info = engine.model_info();
+    if (info.backend == "cpu" && ceilings) {
+        ceilings.reset();
+        note = "the model runs on the CPU backend";
+    }
+
+    std::vector<TestResult> tests;
+    if (o.n_prompt > 0) tests.push_back(run_test(engine, o, true));
+    if (o.n_gen > 0) tests.push_back(run_test(engine, o, false));
+    if (ceilings)
+        for (auto& t : tests) t.ceiling = test_ceiling(t, info, *ceilings);
+
+    const uint64_t size = tensor_bytes(o.model);
+    if (o.json) print_json(o, info, size, ceilings, note, tests);
+    else print_table(o, info, size, ceilings, note, tests);
+    return 0;
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app, CommandSlot& slot) {
+    auto o = std::make_shared<BenchCliOptions>();
+    slot.app = app.add_subcommand("bench", "Prompt and generation speed (llama-bench's pp/tg) against the card's ceilings");
+    slot.app->add_option("-m,--model", o->model, "GGUF model (make one with `llcuda make-bench-model`)")->required();
+    slot.app->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens of the pp test (0: skip it)")->capture_default_str();
+    slot.app->add_option("-n,--n-gen", o->n_gen, "Generated tokens of the tg test (0: skip it)")->capture_default_str();
+    slot.app->add_option("-d,--depth", o->depth, "Tokens already in the context before each test")->capture_default_str();
+    slot.app->add_option("-r,--reps", o->reps, "Timed repetitions after one warm-up")->capture_default_str();
+    slot.app->add_option("--backend", o->backend, "auto, cpu or cuda")->capture_default_str();
+    slot.app->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
+    slot.app->add_option("--seed", o->seed, "Seed of the random prompt tokens")->capture_default_str();
+    slot.app->add_flag("--json", o->json, "Print the results as JSON");
+    slot.run = [o]() { return run_bench(*o); };
+}
+
+}  // namespace llcuda::cli
