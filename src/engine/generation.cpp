@@ -30,15 +30,6 @@ private:
     KvBlockTable::SeqId seq_;
 };
 
-// True when the token the sampler would pick is simply the argmax of the raw logits, so the
-// backend can reduce the logits where they live and only the id crosses to the host.
-bool argmax_suffices(const SamplingParams& p) {
-    const bool penalties = (p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) &&
-                           p.penalty_last_n != 0;
-    // Greedy with typical_p < 1 picks the best survivor of the typical filter, which may not be the argmax.
-    return p.temperature <= 0.0f && !penalties && p.logprobs == 0 && p.typical_p >= 1.0f;
-}
-
 // One request's state while it runs.
 struct Active {
     Active(InferenceEngine::State& s, const GenerationRequest& r)
@@ -147,7 +138,10 @@ std::vector<InferenceResult> run_generation(InferenceEngine::State& s, const std
             for (int32_t t : requests[i].prompt) a->sampler.accept(t);
             active.push_back(std::move(a));
         }
-        std::vector<float> logits;
+        std::vector<float> logits;                 // (rows, n_vocab) when whole rows are copied
+        std::vector<CandidateRequest> requests;    // one per logits row
+        std::vector<std::vector<int32_t>> extras;  // each row's penalized ids (requests point at them)
+        std::vector<RowCandidates> candidates;
         for (;;) {
             // Pack: every generating request feeds one token; prompt chunks fill the rest of the budget.
             // (A page table is taken right after its own reserve(); other sequences' reservations
@@ -179,10 +173,22 @@ std::vector<InferenceResult> run_generation(InferenceEngine::State& s, const std
             if (batch.sequences.empty()) break;
             s.backend->forward(batch);
             for (auto& [a, n_fed] : fed) a->n_fed = n_fed;
-            bool all_argmax = true;
-            for (Active* a : rows) all_argmax = all_argmax && argmax_suffices(a->request->params);
+            // The cheapest way that samples every row of the step exactly: token ids reduced where the
+            // logits live (argmax), candidates pre-selected there (top_candidates: only they cross to
+            // the host), or whole rows when some request's top-k is disabled.
+            bool all_argmax = true, all_candidates = true;
+            requests.clear();
+            extras.resize(rows.size());
+            for (size_t r = 0; r < rows.size(); ++r) {
+                const Sampler& sampler = rows[r]->sampler;
+                all_argmax = all_argmax && sampler.argmax_suffices();
+                uint32_t n_top = 0;
+                all_candidates = all_candidates && sampler.candidate_request(extras[r], n_top);
+                requests.push_back({uint32_t(r), n_top, extras[r]});
+            }
             std::vector<int32_t> ids;
             if (all_argmax) ids = s.backend->argmax();
+            else if (all_candidates) s.backend->top_candidates(requests, candidates);
             else s.backend->copy_logits(logits);
             for (size_t r = 0; r < rows.size(); ++r) {
                 Active& a = *rows[r];
@@ -192,10 +198,15 @@ std::vector<InferenceResult> run_generation(InferenceEngine::State& s, const std
                 }
                 TokenLogprob lp;
                 const bool want_lp = a.request->params.logprobs > 0;
-                const int32_t token =
-                    all_argmax ? ids[r]
-                               : a.sampler.sample(std::span<const float>(&logits[r * s.config.n_vocab], s.config.n_vocab),
-                                                  want_lp ? &lp : nullptr);
+                int32_t token;
+                if (all_argmax) {
+                    token = ids[r];
+                } else if (all_candidates) {
+                    token = a.sampler.sample_candidates(candidates[r], want_lp ? &lp : nullptr);
+                } else {
+                    token = a.sampler.sample(std::span<const float>(&logits[r * s.config.n_vocab], s.config.n_vocab),
+                                             want_lp ? &lp : nullptr);
+                }
                 if (a.request->params.max_tokens == 0) {
                     finish(s, a, FinishReason::Length);
                     continue;

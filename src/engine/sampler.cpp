@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -36,31 +37,34 @@ Sampler::Sampler(const SamplingParams& params, uint32_t n_vocab) : params_(param
 
 void Sampler::accept(int32_t token) { history_.push_back(token); }
 
+namespace {
+
+// The token the chain's survivors give: the best one when greedy (typical sampling may have dropped
+// the argmax; the chain kept one), else a draw with one uniform number from the sampler's generator.
+int32_t choose(const std::vector<sampling::Candidate>& c, const SamplingParams& p, std::mt19937_64& rng) {
+    if (p.temperature <= 0.0f) return c.front().id;
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    return c[sampling::draw(c, uniform(rng))].id;
+}
+
+}  // namespace
+
 int32_t Sampler::sample(std::span<const float> logits_in, TokenLogprob* logprob) {
     if (logits_in.size() != n_vocab_) throw Error(ErrorKind::Internal, "logits row has the wrong size");
 
     int32_t chosen;
-    if (params_.temperature <= 0.0f && params_.typical_p >= 1.0f) {
+    if (greedy()) {
         // Greedy: top-k, top-p and min-p always keep the most likely token, so the chain would
         // end on the argmax of the penalized logits; skip sorting the vocabulary.
         std::vector<float> logits(logits_in.begin(), logits_in.end());  // [n_vocab]
         sampling::penalties(logits, history_, params_);
         chosen = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
     } else {
-        const auto c = sampling::run_chain(logits_in, history_, params_);
-        if (params_.temperature <= 0.0f) {
-            chosen = c.front().id;  // typical sampling may have dropped the argmax; the chain kept one
-        } else {
-            std::uniform_real_distribution<double> uniform(0.0, 1.0);
-            chosen = c[sampling::draw(c, uniform(rng_))].id;
-        }
+        chosen = choose(sampling::run_chain(logits_in, history_, params_), params_, rng_);
     }
 
     if (logprob && params_.logprobs > 0) {
-        const float max = *std::max_element(logits_in.begin(), logits_in.end());
-        double sum = 0;
-        for (float l : logits_in) sum += std::exp(double(l) - max);
-        const float log_z = max + float(std::log(sum));
+        const float log_z = log_sum_exp(logits_in);
         logprob->token = chosen;
         logprob->logprob = logits_in[chosen] - log_z;
         std::vector<int32_t> ids(n_vocab_);
@@ -70,6 +74,80 @@ int32_t Sampler::sample(std::span<const float> logits_in, TokenLogprob* logprob)
                           [&](int32_t a, int32_t b) { return logits_in[a] > logits_in[b] || (logits_in[a] == logits_in[b] && a < b); });
         logprob->top.clear();
         for (size_t i = 0; i < n_top; ++i) logprob->top.emplace_back(ids[i], logits_in[ids[i]] - log_z);
+    }
+    return chosen;
+}
+
+bool Sampler::argmax_suffices() const {
+    return greedy() && !sampling::penalties_active(params_) && params_.logprobs == 0;
+}
+
+// top-k's k (1 when greedy: the argmax is the first of any top-k) plus the penalized tokens, or
+// more when logprobs asks for more; see compute_backend.h for why that is enough. 0: not possible.
+uint32_t Sampler::top_needed(size_t n_extra) const {
+    uint64_t k;
+    if (greedy()) {
+        k = 1;
+    } else {
+        if (params_.top_k <= 0 || uint32_t(params_.top_k) >= n_vocab_) return 0;  // top-k keeps the row
+        k = uint64_t(params_.top_k);
+    }
+    const uint64_t n = std::min<uint64_t>(std::max<uint64_t>(k + n_extra, params_.logprobs), n_vocab_);
+    return n <= kMaxTopCandidates ? uint32_t(n) : 0;
+}
+
+bool Sampler::candidate_request(std::vector<int32_t>& extra, uint32_t& n_top) const {
+    extra.clear();
+    const auto counts = sampling::penalty_counts(history_, params_, n_vocab_);
+    n_top = top_needed(counts.size());
+    if (n_top == 0) return false;
+    for (const auto& [id, count] : counts) extra.push_back(id);
+    return true;
+}
+
+int32_t Sampler::sample_candidates(const RowCandidates& rc, TokenLogprob* logprob) {
+    const auto counts = sampling::penalty_counts(history_, params_, n_vocab_);
+    const uint32_t n_top = top_needed(counts.size());
+    if (n_top == 0 || rc.top.size() < n_top) {
+        throw Error(ErrorKind::Internal, fmt::format("sampling needs the {} highest logits but the candidates hold {}",
+                                                     n_top, rc.top.size()));
+    }
+    // The candidates, deduplicated (an extra id may be among the top), with raw logits.
+    std::vector<sampling::Candidate> c;  // [<= top + extra]
+    std::unordered_map<int32_t, size_t> at;
+    for (const auto& list : {std::span<const TokenLogit>(rc.top), std::span<const TokenLogit>(rc.extra)}) {
+        for (const TokenLogit& t : list) {
+            if (t.id < 0 || uint32_t(t.id) >= n_vocab_) {
+                throw Error(ErrorKind::Internal, fmt::format("candidate token id {} is outside the vocabulary", t.id));
+            }
+            if (at.emplace(t.id, c.size()).second) c.push_back({t.id, t.logit, 0.0f});
+        }
+    }
+    const std::vector<sampling::Candidate> raw = c;  // for the log-probabilities
+    for (const auto& [id, count] : counts) {
+        const auto it = at.find(id);
+        if (it == at.end()) {
+            throw Error(ErrorKind::Internal, fmt::format("the candidates lack penalized token {}", id));
+        }
+        c[it->second].logit = sampling::penalized_logit(c[it->second].logit, count, params_);
+    }
+
+    int32_t chosen;
+    if (greedy()) {
+        sampling::best_k_sorted(c, 1);  // the argmax of the penalized row lies among the candidates
+        chosen = c.front().id;
+    } else {
+        sampling::best_k_sorted(c, size_t(params_.top_k));  // = top_k on the whole penalized row
+        chosen = choose(sampling::run_chain_after_top_k(std::move(c), params_), params_, rng_);
+    }
+
+    if (logprob && params_.logprobs > 0) {
+        const float log_z = rc.log_sum_exp;
+        logprob->token = chosen;
+        logprob->logprob = raw[at.at(chosen)].logit - log_z;
+        const size_t n = std::min<size_t>(params_.logprobs, n_vocab_);  // <= n_top: rc.top's first n
+        logprob->top.clear();
+        for (size_t i = 0; i < n; ++i) logprob->top.emplace_back(rc.top[i].id, rc.top[i].logit - log_z);
     }
     return chosen;
 }

@@ -175,6 +175,36 @@ TEST(CudaEndToEnd, GemmaDistributionsMatchCpu) {
     EXPECT_LT(std::abs(c.ppl_gpu / c.ppl_cpu - 1), 0.005);
 }
 
+// ---- sampling on the device (top candidates cross to the host, not the whole row) ----
+
+TEST(CudaEndToEnd, SeededSamplingMatchesCpu) {
+    LLCUDA_REQUIRE_FILE(test::smollm2_path());
+    SamplingParams p;
+    p.temperature = 0.7f;
+    p.top_k = 40;
+    p.top_p = 0.9f;
+    p.min_p = 0.05f;
+    p.repetition_penalty = 1.1f;
+    p.max_tokens = 48;
+    p.ignore_eos = true;
+    p.logprobs = 3;
+    p.seed = 1234;
+    auto cpu = load(test::smollm2_path(), Backend::Cpu, 256);
+    auto gpu = load(test::smollm2_path(), Backend::Cuda, 256);
+    const auto a = cpu.infer("Once upon a time", p);
+    const auto b = gpu.infer("Once upon a time", p);
+    const auto b2 = gpu.infer("Once upon a time", p);
+    EXPECT_EQ(b.tokens, b2.tokens) << "the same seed gave two different texts on the GPU";
+    size_t same = 0;
+    while (same < a.tokens.size() && same < b.tokens.size() && a.tokens[same] == b.tokens[same]) ++same;
+    std::printf("seeded sampling: CPU and GPU agree on %zu/%zu tokens\n", same, a.tokens.size());
+    EXPECT_EQ(a.tokens, b.tokens);
+    ASSERT_EQ(a.logprobs.size(), b.logprobs.size());
+    for (size_t i = 0; i < std::min(same, a.logprobs.size()); ++i) {
+        EXPECT_NEAR(a.logprobs[i].logprob, b.logprobs[i].logprob, 2e-3) << "token " << i;
+    }
+}
+
 // ---- batching ----
 
 TEST(CudaEndToEnd, EightPromptsInOneBatchMatchEachAlone) {

@@ -345,6 +345,11 @@ std::vector<OpCase> matmul_cases() {
                 cases.push_back({"matmul_fused", std::string(ggml_type_name(t)) + " 1001x2048 n=" + std::to_string(n) + fname[fuse],
                                  tol, [=](bool timed) { return run_matmul(t, 1001, 2048, n, XKind::Uniform, false, timed, fuse); }});
             }
+    // Rows-layout types whose x does not fit the shared-memory staging (8 x 14336 floats): x and
+    // the norm weight read through L1, the row pair's warps summing x^2.
+    for (GgmlType t : {GgmlType::Q6_K, GgmlType::Q8_0, GgmlType::F16})
+        cases.push_back({"matmul_fused", std::string(ggml_type_name(t)) + " 300x14336 n=8 +norm+acc (unstaged)", kMatvecTol,
+                         [=](bool timed) { return run_matmul(t, 300, 14336, 8, XKind::Uniform, false, timed, kFuseBoth); }});
     for (uint32_t n : {1u, 8u, 24u}) {
         cases.push_back({"matmul_fused", "q4_K 4096x14336 n=" + std::to_string(n) + " +norm+acc", n <= 8 ? kMatvecTol : kGemmTol,
                          [=](bool timed) { return run_matmul(GgmlType::Q4_K, 4096, 14336, n, XKind::Uniform, false, timed, kFuseBoth); }});
@@ -360,7 +365,7 @@ std::vector<OpCase> matmul_cases() {
             add(t, rows, cols, 1, XKind::Uniform, true, "matvec_8b");
     // The decode products as the forward pass calls them: norm fused into qkv/gate+up, acc into o/down.
     for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K})
-        for (auto [rows, cols, fuse] : {std::tuple{6144u, 4096u, int(kFuseNorm)}, {28672u, 4096u, int(kFuseNorm)},
+        for (auto [rows, cols, fuse] : {std::tuple{6144u, 4096u, int(kFuseNorm)}, {28672u, 4096u, int(kFuseNorm)}, {1024u, 4096u, int(kFuseNorm)},
                                         {4096u, 4096u, int(kFuseAcc)}, {4096u, 14336u, int(kFuseAcc)}})
             cases.push_back({"matvec_8b_fused", std::string(ggml_type_name(t)) + " " + dims(rows, cols) + (fuse == kFuseNorm ? " +norm" : " +acc"),
                              kMatvecTol, [=](bool timed) { return run_matmul(t, rows, cols, 1, XKind::Uniform, true, timed, fuse); }});

@@ -19,6 +19,7 @@
 #include "llcuda/engine.h"
 #include "llcuda/error.h"
 #include "llcuda/gguf.h"
+#include "llcuda/planner.h"
 
 namespace llcuda::cli {
 namespace {
@@ -111,6 +112,31 @@ std::optional<double> test_ceiling(const TestResult& t, const ModelInfo& info, c
     return c.copy_gb_per_s * 1e9 / bytes;
 }
 
+uint64_t gpu_free_bytes() {
+    const GpuQuery q = query_gpus();
+    return q.devices.empty() ? 0 : q.devices.front().free_memory;
+}
+
+// The GPU memory the engine really holds after the runs (free before load - free now) against the
+// VRAM planner's prediction for the same model and context (weights + f16 KV + workspace), so that
+// the planner can be corrected when they part by more than a few percent.
+void print_memory_check(const std::string& model, uint32_t context, uint64_t free_before, uint64_t weight_bytes) {
+    const uint64_t free_after = gpu_free_bytes();
+    if (free_before == 0 || free_after > free_before) return;
+    PlanRequest r;
+    r.model = model;
+    r.vram_gib = 1e6;
+    r.context = context;
+    const Plan plan = plan_deployment(r);
+    const uint64_t predicted = weight_bytes + plan.kv_bytes_per_token_f16 * context + plan.workspace_bytes;
+    const uint64_t used = free_before - free_after;
+    fmt::print("GPU memory held: {:.3f} GiB; VRAM planner: {:.3f} GiB (weights {:.3f} + KV {:.3f} + workspace {:.3f}), "
+               "{:+.1f} %\n",
+               double(used) / (1ull << 30), double(predicted) / (1ull << 30), double(weight_bytes) / (1ull << 30),
+               double(plan.kv_bytes_per_token_f16 * context) / (1ull << 30), double(plan.workspace_bytes) / (1ull << 30),
+               100.0 * (double(predicted) / double(used) - 1));
+}
+
 uint64_t tensor_bytes(const std::string& path) {
     uint64_t total = 0;
     for (const auto& t : GgufFile::open(path).contents().tensors) total += t.n_bytes;
@@ -185,6 +211,7 @@ int run_bench(const BenchCliOptions& o) {
     load.context_length = uint32_t((needed + 255) / 256 * 256);
     load.prefill_chunk = std::max<uint32_t>(o.n_prompt, 64);  // the whole prompt in one forward pass
     load.max_sequences = 1;                                   // one sequence: the KV pool is one context
+    const uint64_t free_before = gpu_free_bytes();
     InferenceEngine engine;
     engine.load_model(o.model, load);
     const ModelInfo info = engine.model_info();
@@ -202,6 +229,7 @@ int run_bench(const BenchCliOptions& o) {
     const uint64_t size = tensor_bytes(o.model);
     if (o.json) print_json(o, info, size, ceilings, note, tests);
     else print_table(o, info, size, ceilings, note, tests);
+    if (info.backend == "cuda" && !o.json) print_memory_check(o.model, load.context_length, free_before, size);
     return 0;
 }
 

@@ -92,6 +92,7 @@ public:
     void forward(const Batch& batch) override;
     void copy_logits(std::vector<float>& out) override;
     std::vector<int32_t> argmax() override;
+    void top_candidates(std::span<const CandidateRequest> requests, std::vector<RowCandidates>& out) override;
     // The planner's formula (llcuda/kv_size.h); the constructor checks the kernels' pools agree with it.
     uint64_t kv_bytes_per_position() const override {
         const GgmlType t = kv_type_ == KvType::Q8_0 ? GgmlType::Q8_0 : GgmlType::F16;
@@ -133,6 +134,11 @@ private:
     DeviceBuffer out_h_;  // (R, n_embd) the residual rows that get logits
     DeviceBuffer logits_; // (R, n_vocab)
     DeviceBuffer ids_;    // (R) int32 argmax results
+    // top_candidates, grown on demand: up (n TopkRow, then the extra ids), down (n log-sum-exp
+    // floats, the extra logits, then the TopkEntry results at an 8-byte offset), kernel workspace.
+    DeviceBuffer topk_up_, topk_down_, topk_ws_;
+    PinnedBuffer topk_up_host_, topk_down_host_;
+    uint64_t topk_up_cap_ = 0, topk_down_cap_ = 0;
     DeviceBuffer attn_scratch_;
     // Metadata: (T) token ids, (T) positions, (T) sequence index, (R) logits rows, then page tables.
     DeviceBuffer meta_;
@@ -528,6 +534,79 @@ std::vector<int32_t> CudaBackend::argmax() {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     if (profiler_.enabled()) profiler_.collect();
     return ids;
+}
+
+static_assert(kTopkMaxCandidates == kMaxTopCandidates, "the kernel's limit is the interface's");
+static_assert(sizeof(TopkEntry) == sizeof(TokenLogit), "candidates are copied as (id, logit) pairs");
+
+void CudaBackend::top_candidates(std::span<const CandidateRequest> requests, std::vector<RowCandidates>& out) {
+    check_candidate_requests(requests, n_logit_rows_, c_.n_vocab);
+    out.resize(requests.size());
+    if (requests.empty()) {
+        CUDA_CHECK(cudaStreamSynchronize(stream_));
+        return;
+    }
+    const uint32_t n = uint32_t(requests.size());
+    uint64_t n_extra = 0, n_entries = 0;
+    uint32_t max_top = 0;
+    for (const CandidateRequest& r : requests) {
+        n_extra += r.extra.size();
+        n_entries += r.n_top;
+        max_top = std::max(max_top, r.n_top);
+    }
+    const uint64_t up_bytes = n * sizeof(TopkRow) + n_extra * sizeof(int32_t);
+    const uint64_t top_at = (uint64_t(n + n_extra) * sizeof(float) + 7) / 8 * 8;
+    const uint64_t down_bytes = top_at + n_entries * sizeof(TopkEntry);
+    // Every call ends synchronized, so the staging buffers are free to be replaced or rewritten.
+    if (up_bytes > topk_up_cap_) {
+        topk_up_cap_ = std::max(up_bytes, 2 * topk_up_cap_);
+        topk_up_ = DeviceBuffer(topk_up_cap_, "sampling candidates");
+        topk_up_host_ = PinnedBuffer(topk_up_cap_);
+    }
+    if (down_bytes > topk_down_cap_) {
+        topk_down_cap_ = std::max(down_bytes, 2 * topk_down_cap_);
+        topk_down_ = DeviceBuffer(topk_down_cap_, "sampling candidates");
+        topk_down_host_ = PinnedBuffer(topk_down_cap_);
+    }
+    const uint64_t ws_bytes = topk_workspace_bytes(n, c_.n_vocab);
+    if (ws_bytes > topk_ws_.bytes()) topk_ws_ = DeviceBuffer(std::max(ws_bytes, 2 * topk_ws_.bytes()), "sampling candidates");
+
+    auto* rows = static_cast<TopkRow*>(topk_up_host_.get());
+    auto* extra_ids = reinterpret_cast<int32_t*>(rows + n);
+    uint32_t extra_at = 0, top_offset = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        const CandidateRequest& r = requests[i];
+        rows[i] = TopkRow{r.row, r.n_top, top_offset, extra_at, uint32_t(r.extra.size())};
+        std::copy(r.extra.begin(), r.extra.end(), extra_ids + extra_at);
+        extra_at += uint32_t(r.extra.size());
+        top_offset += r.n_top;
+    }
+    CUDA_CHECK(cudaMemcpyAsync(topk_up_.get(), rows, up_bytes, cudaMemcpyHostToDevice, stream_));
+    auto* d_rows = static_cast<const TopkRow*>(topk_up_.get());
+    auto* d_lse = static_cast<float*>(topk_down_.get());
+    auto* d_top = reinterpret_cast<TopkEntry*>(static_cast<uint8_t*>(topk_down_.get()) + top_at);
+    profiled(profiler_, "topk_rows", stream_, [&] {
+        topk_rows(static_cast<const float*>(logits_.get()), c_.n_vocab, d_rows, n, max_top,
+                  reinterpret_cast<const int32_t*>(d_rows + n), d_top, d_lse + n, d_lse, topk_ws_.get(), stream_);
+    });
+    CUDA_CHECK(cudaMemcpyAsync(topk_down_host_.get(), topk_down_.get(), down_bytes, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (profiler_.enabled()) profiler_.collect();
+
+    const auto* lse = static_cast<const float*>(topk_down_host_.get());
+    const float* extra_logits = lse + n;
+    const auto* top = reinterpret_cast<const TopkEntry*>(static_cast<const uint8_t*>(topk_down_host_.get()) + top_at);
+    for (uint32_t i = 0; i < n; ++i) {
+        RowCandidates& c = out[i];
+        const TopkRow& row = rows[i];
+        c.log_sum_exp = lse[i];
+        c.top.resize(row.n_top);
+        for (uint32_t j = 0; j < row.n_top; ++j) c.top[j] = {top[row.top_offset + j].id, top[row.top_offset + j].logit};
+        c.extra.resize(row.n_extra);
+        for (uint32_t j = 0; j < row.n_extra; ++j) {
+            c.extra[j] = {extra_ids[row.extra_offset + j], extra_logits[row.extra_offset + j]};
+        }
+    }
 }
 
 }  // namespace

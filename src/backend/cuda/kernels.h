@@ -162,4 +162,34 @@ uint64_t argmax_scratch_bytes(uint32_t max_rows, uint32_t n_vocab);
 void argmax_rows(const float* logits, uint32_t n_rows, uint32_t n_vocab, int32_t* ids, void* scratch,
                  cudaStream_t stream);
 
+// ---------------------------------------------------------------------------------------------
+// Candidates for sampling on the host (ops_topk.cu): ComputeBackend::top_candidates.
+// ---------------------------------------------------------------------------------------------
+
+constexpr uint32_t kTopkMaxCandidates = 2048;  // n_top at most (= llcuda::kMaxTopCandidates)
+
+// One row's request, in device memory.
+struct TopkRow {
+    uint32_t row = 0;           // logits row
+    uint32_t n_top = 0;         // 1 .. min(n_vocab, kTopkMaxCandidates)
+    uint32_t top_offset = 0;    // its n_top results start at top[top_offset]
+    uint32_t extra_offset = 0;  // its extra ids start at extra_ids[extra_offset], their logits likewise
+    uint32_t n_extra = 0;
+};
+struct TopkEntry {
+    int32_t id;
+    float logit;
+};
+
+// Device scratch topk_rows needs for n_requests rows of n_vocab (no initialization needed).
+uint64_t topk_workspace_bytes(uint32_t n_requests, uint32_t n_vocab);
+// For each request r (requests, extra_ids: device memory; max_n_top: the largest n_top, checked):
+//   top[top_offset + j], j < n_top = (id, logit) of the row's n_top largest logits, descending,
+//     equal logits by lower id (-0 and +0 are equal);
+//   extra_logits[extra_offset + i] = logits[row][extra_ids[extra_offset + i]] (NaN outside the vocabulary);
+//   log_sum_exp[r] = log Σ exp(logits[row][:]) (float; the host reference sums in double).
+void topk_rows(const float* logits, uint32_t n_vocab, const TopkRow* requests, uint32_t n_requests, uint32_t max_n_top,
+               const int32_t* extra_ids, TopkEntry* top, float* extra_logits, float* log_sum_exp, void* workspace,
+               cudaStream_t stream);
+
 }  // namespace llcuda::cuda

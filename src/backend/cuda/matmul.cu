@@ -11,6 +11,10 @@
 //    BF16 bands are widened to f32 first). On sm_75, which has no TF32, cuBLAS computes in f32.
 // Scratch grows on demand (cudaMalloc after a stream sync); a forward pass that runs in a CUDA
 // graph must therefore have run once eagerly with the largest token count.
+//
+// Fusion (MatmulFusion): the matrix-vector kernels apply the norm and the accumulate themselves;
+// the GEMM path normalizes x into workspace scratch first (rms_norm) and accumulates with beta = 1
+// (alpha carries the activation scale, so the old y is added unscaled).
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
 

@@ -6,7 +6,9 @@
 // bits), so one warp instruction reads 512 contiguous bytes per row. The activation values of an
 // item are loaded once (float4, L1-resident) and used for both rows and every token. A CTA of 8
 // warps holds 8/ks row pairs; the ks warps of a pair split the columns (split-K) when there are too
-// few rows to give every SM enough warps, and their partial sums meet in shared memory.
+// few rows to give every SM enough warps, and their partial sums meet in shared memory. x is
+// staged in shared memory in lane order (see matvec_rows_kernel), and the launch uses PDL
+// (matvec_stream.cuh).
 //
 // Codes become floats without I2F (quarter rate): a masked field OR-ed into the mantissa of 2^23 and
 // the bias subtracted (masked_to_f32), or for 16-bit floats a plain conversion. Each item is split
@@ -17,9 +19,12 @@
 
 #include <cuda_fp16.h>
 
+#include <algorithm>
+
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/dequant.cuh"
 #include "backend/cuda/matmul_internal.h"
+#include "backend/cuda/matvec_stream.cuh"
 
 namespace llcuda::cuda::rows {
 
@@ -383,208 +388,320 @@ __device__ __forceinline__ float4 load_x4(const float* p, uint32_t col, uint32_t
     return make_float4(v[0], v[1], v[2], v[3]);
 }
 
-// Norm (fusion.norm_weight): the product reads x * nw, and each lane also sums x^2 over the
-// columns it visits; the ks warps of a row pair see every column once, so their sums give each
-// token's inverse RMS, applied to the finished dot products (a scalar per token commutes with the
-// product): y = inv_rms * (W · (x * nw)). accumulate: y += that.
-template <GgmlType T, int MaxT, bool Norm>
-__global__ void __launch_bounds__(kThreads) matvec_rows_kernel(const uint8_t* __restrict__ quant,
-                                                               const uint8_t* __restrict__ side, uint64_t nb,
-                                                               uint32_t n_rows, uint32_t n_cols,
-                                                               const float* __restrict__ x, uint32_t nt,
-                                                               float* __restrict__ y, int ks_log2, bool x_vec,
-                                                               bool accumulate, const float* __restrict__ nw,
-                                                               float eps) {
+// Kernel arguments (one struct: fewer parameters to pass through the launch helpers).
+struct RowsArgs {
+    const uint8_t* quant;
+    const uint8_t* side;
+    uint64_t nb;           // blocks per row
+    uint32_t n_rows, n_cols;
+    const float* x;        // (nt, n_cols)
+    uint32_t nt;
+    float* y;              // (nt, n_rows)
+    int ks_log2;           // warps per row pair = 1 << ks_log2
+    uint32_t n_grp;        // row groups (pairs_per_cta row pairs each); CTA b takes b, b + grid, ...
+    bool x_vec;            // x rows (and nw) 16-byte aligned, n_cols % 4 == 0
+    bool accumulate;       // y += product
+    const float* nw;       // RMSNorm weight (n_cols) or nullptr
+    float eps;
+};
+
+// Staged (x fits in shared memory, the usual case): the CTA first copies x, times nw under Norm,
+// into shared memory in the order the lanes read it, [token][seg][i4][item]: at a fixed (seg, i4)
+// the 32 lanes of a warp (consecutive items) read 32 consecutive float4, four 128-byte
+// wavefronts. Read from global memory in the items' own column order, the same warp instruction
+// touches up to 16 lines (Q6_K: an item's four values of a segment sit 16 columns from its
+// neighbour's), and with the norm weight read the same way the L1 traffic, not DRAM, bounded the
+// kernel. Norm: the staging also sums each token's x^2 (block reduction) for 1 / rms, applied to
+// the finished dot products (a scalar per token commutes with the product):
+// y = inv_rms * (W · (x * nw)).
+// Unstaged (too many tokens x columns): x (and nw) are read through L1 as before; under Norm the ks
+// warps of a row pair, which see every column once, also sum x^2.
+// Groups: with many rows a CTA handles several row groups one after another (one staging).
+template <GgmlType T, int MaxT, bool Norm, bool Staged>
+__global__ void __launch_bounds__(kThreads) matvec_rows_kernel(const RowsArgs a) {
     using Tr = Traits<T>;
     constexpr RowsGeom G = rows_geom(T);
     constexpr int R = kRowsPerWarp;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int ks = 1 << ks_log2;
-    const int pair = warp >> ks_log2, kw = warp & (ks - 1);
-    const int pairs_per_cta = (kThreads / 32) >> ks_log2;
-    const uint64_t row0 = (uint64_t(blockIdx.x) * pairs_per_cta + pair) * R;
-
-    uint64_t rows[R];
-#pragma unroll
-    for (int r = 0; r < R; ++r) rows[r] = row0 + r < n_rows ? row0 + r : n_rows - 1;  // clamp: read, don't write
-    const float* xt[MaxT];
-#pragma unroll
-    for (int t = 0; t < MaxT; ++t) xt[t] = x + uint64_t(min(uint32_t(t), nt - 1)) * n_cols;
-
-    float acc[R][MaxT];
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-        for (int t = 0; t < MaxT; ++t) acc[r][t] = 0.0f;
-    float sq[MaxT];  // Norm: sum of x^2 over this lane's columns
-#pragma unroll
-    for (int t = 0; t < MaxT; ++t) sq[t] = 0.0f;
-
-    // U items per row in flight per lane (their loads issued before any is used): ~64-128 bytes per
-    // lane, enough with 16+ warps per SM to cover DRAM latency. Fewer at 4-8 tokens (registers).
-    constexpr int U = MaxT <= 2 ? kUnroll<T> : 1;
-    const uint32_t n_items = uint32_t(nb) * Tr::kIPB;
-    const uint32_t stride = uint32_t(ks) * 32;
-    for (uint32_t i0 = uint32_t(kw) * 32 + lane; i0 < n_items; i0 += U * stride) {
-        Item it[U][R];
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            const uint32_t i = i0 + u * stride;
-            if (u > 0 && i >= n_items) break;
-            const uint32_t b = i / Tr::kIPB;
-            const int sub = int(i % Tr::kIPB);
-#pragma unroll
-            for (int r = 0; r < R; ++r) {
-                const uint64_t blk = rows[r] * nb + b;
-                it[u][r] = Tr::load(quant + blk * G.qb, side + blk * G.sb, sub);
-            }
-        }
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            const uint32_t i = i0 + u * stride;
-            if (u > 0 && i >= n_items) break;
-            const uint32_t b = i / Tr::kIPB;
-            const int sub = int(i % Tr::kIPB);
-            const uint32_t col_base = b * G.elems;
-#pragma unroll
-            for (int seg = 0; seg < Tr::kNSeg; ++seg) {
-                float part[R][MaxT], sx[MaxT];
-#pragma unroll
-                for (int t = 0; t < MaxT; ++t) {
-                    sx[t] = 0.0f;
-#pragma unroll
-                    for (int r = 0; r < R; ++r) part[r][t] = 0.0f;
-                }
-#pragma unroll
-                for (int i4 = 0; i4 < Tr::kSegLen / 4; ++i4) {
-                    const uint32_t col = col_base + Tr::seg_col(sub, seg) + 4 * i4;
-                    float4 xv[MaxT];
-                    float4 nv;
-                    if constexpr (Norm) nv = load_x4(nw, col, n_cols, x_vec);
-#pragma unroll
-                    for (int t = 0; t < MaxT; ++t) {
-                        xv[t] = load_x4(xt[t], col, n_cols, x_vec);
-                        if constexpr (Norm) {
-                            float q = sq[t];
-                            q = fmaf(xv[t].x, xv[t].x, q);
-                            q = fmaf(xv[t].y, xv[t].y, q);
-                            q = fmaf(xv[t].z, xv[t].z, q);
-                            q = fmaf(xv[t].w, xv[t].w, q);
-                            sq[t] = q;
-                            xv[t] = make_float4(xv[t].x * nv.x, xv[t].y * nv.y, xv[t].z * nv.z, xv[t].w * nv.w);
-                        }
-                        if constexpr (Tr::kHasMin) sx[t] += (xv[t].x + xv[t].y) + (xv[t].z + xv[t].w);
-                    }
-#pragma unroll
-                    for (int r = 0; r < R; ++r) {
-                        const float4 c = Tr::codes(it[u][r], sub, seg, i4);
-#pragma unroll
-                        for (int t = 0; t < MaxT; ++t) {
-                            float p = part[r][t];
-                            p = fmaf(c.x, xv[t].x, p);
-                            p = fmaf(c.y, xv[t].y, p);
-                            p = fmaf(c.z, xv[t].z, p);
-                            p = fmaf(c.w, xv[t].w, p);
-                            part[r][t] = p;
-                        }
-                    }
-                }
-#pragma unroll
-                for (int r = 0; r < R; ++r) {
-                    if constexpr (Tr::kUnscaled) {
-#pragma unroll
-                        for (int t = 0; t < MaxT; ++t) acc[r][t] += part[r][t];
-                    } else {
-                        float mul, add;
-                        Tr::scale(it[u][r], sub, seg, mul, add);
-#pragma unroll
-                        for (int t = 0; t < MaxT; ++t) {
-                            acc[r][t] = fmaf(mul, part[r][t], acc[r][t]);
-                            if constexpr (Tr::kHasMin) acc[r][t] = fmaf(add, sx[t], acc[r][t]);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // Warp sums, then the ks column-slices of each row pair meet in shared memory.
+    constexpr uint32_t kQ = Tr::kNSeg * (Tr::kSegLen / 4);  // float4 groups per item
+    extern __shared__ float4 xs[];                          // Staged: (nt, kQ * n_items)
     __shared__ float red[kThreads / 32][R][MaxT];
-    __shared__ float red_sq[kThreads / 32][MaxT];  // Norm: the sums of x^2 of the first pair's warps
+    __shared__ float red_sq[kThreads / 32][MaxT];
     __shared__ float inv_rms[MaxT];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int ks = 1 << a.ks_log2;
+    const int pair = warp >> a.ks_log2, kw = warp & (ks - 1);
+    const int pairs_per_cta = (kThreads / 32) >> a.ks_log2;
+    const uint32_t n_items = uint32_t(a.nb) * Tr::kIPB;
+    const uint32_t n4 = kQ * n_items;  // float4 per staged token
+
+    pdl_wait();  // x is the previous kernel's output
+    pdl_launch_dependents();
+
+    if constexpr (Staged) {
+        for (uint32_t t = 0; t < a.nt; ++t) {
+            float ss = 0.0f;
+            const float* xr = a.x + uint64_t(t) * a.n_cols;
+            for (uint32_t v = threadIdx.x; v < n4; v += kThreads) {
+                const uint32_t q = v / n_items, item = v - q * n_items;
+                const int seg = int(q / (Tr::kSegLen / 4)), i4 = int(q % (Tr::kSegLen / 4));
+                const uint32_t col = (item / Tr::kIPB) * G.elems + Tr::seg_col(int(item % Tr::kIPB), seg) + 4 * i4;
+                float4 xv = load_x4(xr, col, a.n_cols, a.x_vec);
+                if constexpr (Norm) {
+                    const float4 w = load_x4(a.nw, col, a.n_cols, a.x_vec);
+                    ss = fmaf(xv.x, xv.x, fmaf(xv.y, xv.y, fmaf(xv.z, xv.z, fmaf(xv.w, xv.w, ss))));
+                    xv = make_float4(xv.x * w.x, xv.y * w.y, xv.z * w.z, xv.w * w.w);
+                }
+                xs[uint64_t(t) * n4 + v] = xv;
+            }
+            if constexpr (Norm) {
 #pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-        for (int t = 0; t < MaxT; ++t) {
-            float v = acc[r][t];
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
-            if (lane == 0) red[warp][r][t] = v;
-        }
-    if constexpr (Norm) {
-        if (pair == 0) {
-#pragma unroll
-            for (int t = 0; t < MaxT; ++t) {
-                float v = sq[t];
-#pragma unroll
-                for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
-                if (lane == 0) red_sq[kw][t] = v;
+                for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xFFFFFFFFu, ss, o);
+                if (lane == 0 && t < uint32_t(MaxT)) red_sq[warp][t] = ss;
             }
         }
         __syncthreads();
-        if (threadIdx.x < MaxT) {
-            float ss = 0.0f;
-            for (int k = 0; k < ks; ++k) ss += red_sq[k][threadIdx.x];
-            inv_rms[threadIdx.x] = 1.0f / sqrtf(ss / float(n_cols) + eps);
+        if constexpr (Norm) {
+            if (threadIdx.x < a.nt) {
+                float ss = 0.0f;
+                for (int k = 0; k < kThreads / 32; ++k) ss += red_sq[k][threadIdx.x];
+                inv_rms[threadIdx.x] = 1.0f / sqrtf(ss / float(a.n_cols) + a.eps);
+            }
         }
     }
-    __syncthreads();
-    for (int idx = threadIdx.x; idx < pairs_per_cta * R * MaxT; idx += kThreads) {
-        const int p = idx / (R * MaxT), r = (idx / MaxT) % R, t = idx % MaxT;
-        const uint64_t row = (uint64_t(blockIdx.x) * pairs_per_cta + p) * R + r;
-        if (row >= n_rows || uint32_t(t) >= nt) continue;
-        float v = 0.0f;
-        for (int k = 0; k < ks; ++k) v += red[p * ks + k][r][t];
-        if constexpr (Norm) v *= inv_rms[t];
-        float* dst = y + uint64_t(t) * n_rows + row;
-        *dst = accumulate ? *dst + v : v;
+
+    const float* xt[MaxT];
+#pragma unroll
+    for (int t = 0; t < MaxT; ++t) xt[t] = a.x + uint64_t(min(uint32_t(t), a.nt - 1)) * a.n_cols;
+
+    for (uint32_t grp = blockIdx.x; grp < a.n_grp; grp += gridDim.x) {
+        const uint64_t row0 = (uint64_t(grp) * pairs_per_cta + pair) * R;
+        uint64_t rows[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) rows[r] = row0 + r < a.n_rows ? row0 + r : a.n_rows - 1;  // clamp: read, don't write
+
+        float acc[R][MaxT];
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+#pragma unroll
+            for (int t = 0; t < MaxT; ++t) acc[r][t] = 0.0f;
+        float sq[MaxT];  // unstaged Norm: sum of x^2 over this lane's columns
+#pragma unroll
+        for (int t = 0; t < MaxT; ++t) sq[t] = 0.0f;
+
+        // U items per row in flight per lane (their loads issued before any is used): ~64-128 bytes
+        // per lane, enough with 16+ warps per SM to cover DRAM latency. Fewer at 4-8 tokens (registers).
+        constexpr int U = MaxT <= 2 ? kUnroll<T> : 1;
+        const uint32_t stride = uint32_t(ks) * 32;
+        for (uint32_t i0 = uint32_t(kw) * 32 + lane; i0 < n_items; i0 += U * stride) {
+            Item it[U][R];
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const uint32_t i = i0 + u * stride;
+                if (u > 0 && i >= n_items) break;
+                const uint32_t b = i / Tr::kIPB;
+                const int sub = int(i % Tr::kIPB);
+#pragma unroll
+                for (int r = 0; r < R; ++r) {
+                    const uint64_t blk = rows[r] * a.nb + b;
+                    it[u][r] = Tr::load(a.quant + blk * G.qb, a.side + blk * G.sb, sub);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const uint32_t i = i0 + u * stride;
+                if (u > 0 && i >= n_items) break;
+                const uint32_t b = i / Tr::kIPB;
+                const int sub = int(i % Tr::kIPB);
+                const uint32_t col_base = b * G.elems;
+#pragma unroll
+                for (int seg = 0; seg < Tr::kNSeg; ++seg) {
+                    float part[R][MaxT], sx[MaxT];
+#pragma unroll
+                    for (int t = 0; t < MaxT; ++t) {
+                        sx[t] = 0.0f;
+#pragma unroll
+                        for (int r = 0; r < R; ++r) part[r][t] = 0.0f;
+                    }
+#pragma unroll
+                    for (int i4 = 0; i4 < Tr::kSegLen / 4; ++i4) {
+                        float4 xv[MaxT];
+                        if constexpr (Staged) {
+                            const uint32_t v = uint32_t(seg * (Tr::kSegLen / 4) + i4) * n_items + i;
+#pragma unroll
+                            for (int t = 0; t < MaxT; ++t) xv[t] = xs[uint64_t(min(uint32_t(t), a.nt - 1)) * n4 + v];
+                        } else {
+                            const uint32_t col = col_base + Tr::seg_col(sub, seg) + 4 * i4;
+                            float4 nv;
+                            if constexpr (Norm) nv = load_x4(a.nw, col, a.n_cols, a.x_vec);
+#pragma unroll
+                            for (int t = 0; t < MaxT; ++t) {
+                                xv[t] = load_x4(xt[t], col, a.n_cols, a.x_vec);
+                                if constexpr (Norm) {
+                                    float q = sq[t];
+                                    q = fmaf(xv[t].x, xv[t].x, q);
+                                    q = fmaf(xv[t].y, xv[t].y, q);
+                                    q = fmaf(xv[t].z, xv[t].z, q);
+                                    q = fmaf(xv[t].w, xv[t].w, q);
+                                    sq[t] = q;
+                                    xv[t] = make_float4(xv[t].x * nv.x, xv[t].y * nv.y, xv[t].z * nv.z, xv[t].w * nv.w);
+                                }
+                            }
+                        }
+                        if constexpr (Tr::kHasMin) {
+#pragma unroll
+                            for (int t = 0; t < MaxT; ++t) sx[t] += (xv[t].x + xv[t].y) + (xv[t].z + xv[t].w);
+                        }
+#pragma unroll
+                        for (int r = 0; r < R; ++r) {
+                            const float4 c = Tr::codes(it[u][r], sub, seg, i4);
+#pragma unroll
+                            for (int t = 0; t < MaxT; ++t) {
+                                float p = part[r][t];
+                                p = fmaf(c.x, xv[t].x, p);
+                                p = fmaf(c.y, xv[t].y, p);
+                                p = fmaf(c.z, xv[t].z, p);
+                                p = fmaf(c.w, xv[t].w, p);
+                                part[r][t] = p;
+                            }
+                        }
+                    }
+#pragma unroll
+                    for (int r = 0; r < R; ++r) {
+                        if constexpr (Tr::kUnscaled) {
+#pragma unroll
+                            for (int t = 0; t < MaxT; ++t) acc[r][t] += part[r][t];
+                        } else {
+                            float mul, add;
+                            Tr::scale(it[u][r], sub, seg, mul, add);
+#pragma unroll
+                            for (int t = 0; t < MaxT; ++t) {
+                                acc[r][t] = fmaf(mul, part[r][t], acc[r][t]);
+                                if constexpr (Tr::kHasMin) acc[r][t] = fmaf(add, sx[t], acc[r][t]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // Warp sums, then the ks column-slices of each row pair meet in shared memory.
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+#pragma unroll
+            for (int t = 0; t < MaxT; ++t) {
+                float v = acc[r][t];
+#pragma unroll
+                for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
+                if (lane == 0) red[warp][r][t] = v;
+            }
+        if constexpr (Norm && !Staged) {  // one CTA = one group here (the launcher's choice)
+            if (pair == 0) {
+#pragma unroll
+                for (int t = 0; t < MaxT; ++t) {
+                    float v = sq[t];
+#pragma unroll
+                    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
+                    if (lane == 0) red_sq[kw][t] = v;
+                }
+            }
+            __syncthreads();
+            if (threadIdx.x < MaxT) {
+                float ss = 0.0f;
+                for (int k = 0; k < ks; ++k) ss += red_sq[k][threadIdx.x];
+                inv_rms[threadIdx.x] = 1.0f / sqrtf(ss / float(a.n_cols) + a.eps);
+            }
+        }
+        __syncthreads();
+        for (int idx = threadIdx.x; idx < pairs_per_cta * R * MaxT; idx += kThreads) {
+            const int p = idx / (R * MaxT), r = (idx / MaxT) % R, t = idx % MaxT;
+            const uint64_t row = (uint64_t(grp) * pairs_per_cta + p) * R + r;
+            if (row >= a.n_rows || uint32_t(t) >= a.nt) continue;
+            float v = 0.0f;
+            for (int k = 0; k < ks; ++k) v += red[p * ks + k][r][t];
+            if constexpr (Norm) v *= inv_rms[t];
+            float* dst = a.y + uint64_t(t) * a.n_rows + row;
+            *dst = a.accumulate ? *dst + v : v;
+        }
+        __syncthreads();  // red is rewritten by the next group
     }
 }
 
-// Picks the split-K factor and launches the instantiation for n_tokens.
-template <GgmlType T, int MaxT>
-void launch_rows_n(dim3 grid, const uint8_t* quant, const uint8_t* side, uint64_t nb, uint32_t n_rows, uint32_t n_cols,
-                   const float* x, uint32_t nt, float* y, int ks_log2, bool x_vec, const MatmulFusion& f,
-                   cudaStream_t stream) {
-    if (f.norm_weight)
-        matvec_rows_kernel<T, MaxT, true><<<grid, kThreads, 0, stream>>>(quant, side, nb, n_rows, n_cols, x, nt, y, ks_log2,
-                                                                         x_vec, f.accumulate, f.norm_weight, f.norm_eps);
-    else
-        matvec_rows_kernel<T, MaxT, false><<<grid, kThreads, 0, stream>>>(quant, side, nb, n_rows, n_cols, x, nt, y, ks_log2,
-                                                                          x_vec, f.accumulate, nullptr, 0.0f);
+// Largest staged x (bytes of dynamic shared memory) before the unstaged path is taken, and room
+// left for the kernel's static shared memory (red, red_sq, inv_rms: under 1 KB).
+inline constexpr uint32_t kMaxStageBytes = 96 * 1024;
+inline constexpr uint32_t kStaticSmemSlack = 2048;
+// Staging pays when a CTA streams at least this many times the staged bytes of weights (measured on
+// an H200: 16 rows of 4096 Q6_K/Q8_0 columns per CTA gain, 8 rows of 14336 or 4 rows of 4096 lose).
+inline constexpr uint64_t kStageMinRatio = 3;
+
+template <GgmlType T, int MaxT, bool Norm, bool Staged>
+void launch_rows_variant(unsigned grid, uint32_t smem, const RowsArgs& a, cudaStream_t stream) {
+    auto kernel = matvec_rows_kernel<T, MaxT, Norm, Staged>;
+    // Above 48 KB (dynamic plus the kernel's ~1 KB of static shared memory) a kernel needs the
+    // opt-in; a host-side attribute (no stream work, so also fine while a graph is being captured).
+    if (smem + kStaticSmemSlack > 48 * 1024)
+        CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    launch_stream_kernel(kernel, dim3(grid), dim3(kThreads), smem, stream, "matvec_rows_kernel", a);
 }
 
+template <GgmlType T, int MaxT>
+void launch_rows_n(unsigned grid, uint32_t smem, bool staged, const RowsArgs& a, cudaStream_t stream) {
+    const bool norm = a.nw != nullptr;
+    if (staged) {
+        if (norm) launch_rows_variant<T, MaxT, true, true>(grid, smem, a, stream);
+        else launch_rows_variant<T, MaxT, false, true>(grid, smem, a, stream);
+    } else {
+        if (norm) launch_rows_variant<T, MaxT, true, false>(grid, 0, a, stream);
+        else launch_rows_variant<T, MaxT, false, false>(grid, 0, a, stream);
+    }
+}
+
+// Picks the split-K factor, staging and grid, and launches the instantiation for n_tokens.
 template <GgmlType T>
 void launch_rows(const DeviceMatrix& w, const float* x, uint32_t nt, float* y, const MatmulFusion& f,
                  cudaStream_t stream) {
     const uint64_t nb = rows_blocks_per_row(T, w.n_cols);
     const uint64_t n_items = nb * Traits<T>::kIPB;
     const uint64_t warps_base = (w.n_rows + kRowsPerWarp - 1) / kRowsPerWarp;
-    const uint64_t want = uint64_t(device_limits().sm_count) * 16;  // ~16 warps streaming per SM
+    const DeviceLimits& dev = device_limits();
+    const uint64_t want = uint64_t(dev.sm_count) * 16;  // ~16 warps streaming per SM
     int ks_log2 = 0;
     while (ks_log2 < 3 && warps_base << ks_log2 < want && n_items >= (uint64_t(64) << ks_log2)) ++ks_log2;
     const uint64_t rows_per_cta = uint64_t((kThreads / 32) >> ks_log2) * kRowsPerWarp;
-    const dim3 grid(unsigned((w.n_rows + rows_per_cta - 1) / rows_per_cta));
-    const uint8_t* quant = w.data;
-    const uint8_t* side = w.data + w.aux_offset;
-    const uint32_t n_rows = uint32_t(w.n_rows), n_cols = uint32_t(w.n_cols);
-    const bool x_vec = n_cols % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
-                       reinterpret_cast<uintptr_t>(f.norm_weight) % 16 == 0;
-    if (nt == 1) launch_rows_n<T, 1>(grid, quant, side, nb, n_rows, n_cols, x, nt, y, ks_log2, x_vec, f, stream);
-    else if (nt == 2) launch_rows_n<T, 2>(grid, quant, side, nb, n_rows, n_cols, x, nt, y, ks_log2, x_vec, f, stream);
-    else if (nt <= 4) launch_rows_n<T, 4>(grid, quant, side, nb, n_rows, n_cols, x, nt, y, ks_log2, x_vec, f, stream);
-    else launch_rows_n<T, 8>(grid, quant, side, nb, n_rows, n_cols, x, nt, y, ks_log2, x_vec, f, stream);
-    check_launch("matvec_rows_kernel");
+    RowsArgs a{};
+    a.quant = w.data;
+    a.side = w.data + w.aux_offset;
+    a.nb = nb;
+    a.n_rows = uint32_t(w.n_rows);
+    a.n_cols = uint32_t(w.n_cols);
+    a.x = x;
+    a.nt = nt;
+    a.y = y;
+    a.ks_log2 = ks_log2;
+    a.n_grp = uint32_t((w.n_rows + rows_per_cta - 1) / rows_per_cta);
+    a.x_vec = a.n_cols % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+              reinterpret_cast<uintptr_t>(f.norm_weight) % 16 == 0;
+    a.accumulate = f.accumulate;
+    a.nw = f.norm_weight;
+    a.eps = f.norm_eps;
+    // Staged x: nt * n_cols (padded) floats in shared memory, if they fit the budget and the device,
+    // and either the norm is fused (unstaged, the norm weight doubles the L1 traffic) or the CTA
+    // streams enough weights to repay the staging. A staged CTA takes several row groups when
+    // there are many (one staging for all of them): about 8 CTAs per SM, each the same number of
+    // groups.
+    const uint64_t stage_bytes = uint64_t(nt) * nb * rows_geom(T).elems * 4;
+    const uint64_t max_grid = uint64_t(dev.sm_count) * 8;
+    const uint64_t per_cta = (a.n_grp + max_grid - 1) / max_grid;
+    const uint64_t cta_weight_bytes = rows_per_cta * per_cta * nb * (rows_geom(T).qb + rows_geom(T).sb);
+    const bool fits = stage_bytes <= std::min<uint64_t>(kMaxStageBytes, dev.smem_optin - kStaticSmemSlack);
+    const bool staged = stream_knobs().rows_stage && fits &&
+                        (f.norm_weight != nullptr || cta_weight_bytes >= kStageMinRatio * stage_bytes);
+    const unsigned grid = staged ? unsigned((a.n_grp + per_cta - 1) / per_cta) : a.n_grp;
+    const uint32_t smem = staged ? uint32_t(stage_bytes) : 0;
+    if (nt == 1) launch_rows_n<T, 1>(grid, smem, staged, a, stream);
+    else if (nt == 2) launch_rows_n<T, 2>(grid, smem, staged, a, stream);
+    else if (nt <= 4) launch_rows_n<T, 4>(grid, smem, staged, a, stream);
+    else launch_rows_n<T, 8>(grid, smem, staged, a, stream);
 }
 
 // The instantiations live in three files (compile time); each handles its types and returns false

@@ -14,11 +14,18 @@
 // (exact; undone on the f32 side). With T <= 4 tokens, B column 2t is token t's hi part and 2t+1
 // its lo part; 5..8 tokens use a second B (NB = 2).
 //
-// Work split: a CTA of 8 warps owns NT = 1, 2, 4 or 8 row tiles (16 rows each); the 8/NT warps of
-// a tile split its columns in units of 256 (split-K) and meet in shared memory at the end. The
-// activations of a column chunk (as many columns as fit ~64 KB of shared memory) are staged once
-// per CTA as f16 hi/lo pairs in the order the B fragments are read (one 8-byte load per step).
-// Each lane keeps the next unit's 64 weight bytes in flight while it computes the current one.
+// Work split: a persistent grid (about 2 CTAs per SM); a CTA of 8 warps works through groups of
+// NT = 1, 2, 4 or 8 row tiles (16 rows each); the 8/NT warps of a tile split its columns in units
+// of 256 (split-K) and meet in shared memory at the end of each group. The activations of a column
+// chunk (as many columns as fit ~64 KB of shared memory) are staged as f16 hi/lo pairs in the
+// order the B fragments are read (one 8-byte load per step): once per CTA when one chunk holds
+// every column. Each lane keeps the next unit's weight bytes in flight while it computes the
+// current one (across group boundaries too), and lane 0 of each warp prefetches its units a few
+// steps further ahead into L2 (matvec_stream.cuh; also PDL: weights are requested before the
+// previous kernel has finished).
+//
+// Fusion: with a norm weight, x * nw is staged and each token's sum of x^2 is gathered during the
+// staging; the finished dot products are scaled by 1 / rms. accumulate: the epilogue adds to y.
 #include <cuda_fp16.h>
 
 #include <algorithm>
@@ -26,6 +33,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/dequant.cuh"
 #include "backend/cuda/matmul_internal.h"
+#include "backend/cuda/matvec_stream.cuh"
 #include "backend/cuda/mma_f16.cuh"
 
 namespace llcuda::cuda {
@@ -52,6 +60,7 @@ struct TileArgs {
     bool accumulate;    // y += product
     const float* nw;    // RMSNorm weight (n_cols) or nullptr: stage x * nw, scale y by each token's 1/rms
     float eps;
+    int prefetch;       // units a warp prefetches to L2 ahead of its loads
     // shared memory plan (bytes)
     uint32_t xcol_bytes, xs_col_bytes, off_xs, off_invs, off_ssq, off_red, off_rms;
 };
@@ -343,82 +352,134 @@ __device__ __forceinline__ void compute_q4_k(const Unit& u, const uint8_t* smem,
     }
 }
 
+// Issues the L2 prefetch of unit `un` of row tile `rt` (its quants and its scales), if it exists.
+template <bool Q4K>
+__device__ __forceinline__ void prefetch_unit(const TileArgs& a, uint32_t rt, uint32_t un) {
+    if (rt >= a.n_rt || un >= a.n_units) return;
+    const uint32_t chunks = min(4u, a.n_c - un * 4);
+    prefetch_l2_bulk(a.quant + (uint64_t(rt) * a.n_c + un * 4) * kTileChunkBytes, chunks * kTileChunkBytes);
+    if constexpr (Q4K)
+        prefetch_l2_bulk(a.side + (uint64_t(rt) * (a.n_c / 4) + un) * kTileQ4_KHeadBytes, kTileQ4_KHeadBytes);
+    else
+        prefetch_l2_bulk(a.side + (uint64_t(rt) * a.n_c + un * 4) * kTileQ4_0ScaleBytes, chunks * kTileQ4_0ScaleBytes);
+}
+
+// A persistent grid: CTA b owns row-tile groups b, b + gridDim.x, ... (a group = tiles_per_cta
+// tiles; warp tl*ks + kw takes units kw, kw + ks, ... of tile tl). When one pass stages all
+// columns (always at n = 1 for Llama shapes), x is staged once per CTA and each warp's
+// double buffer runs on across groups: the first unit of the next group is loaded while the last
+// one of this group is computed. Several passes: x is restaged per group and pass (as many CTAs
+// as groups is then no worse than before).
 template <bool Q4K, int NB>
 __global__ void __launch_bounds__(kThreads, 2) matvec_tile4_kernel(TileArgs a) {
     extern __shared__ __align__(16) uint8_t smem[];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int g = lane >> 2, t = lane & 3;
-    const int ks = 1 << a.ks_log2;
-    const int tiles_per_cta = kWarps >> a.ks_log2;
-    const int tl = warp >> a.ks_log2, kw = warp & (ks - 1);
-    const uint32_t rt = blockIdx.x * tiles_per_cta + tl;
-    const bool active = rt < a.n_rt;
-
-    float acc[NB][4];
-#pragma unroll
-    for (int nb = 0; nb < NB; ++nb) acc[nb][0] = acc[nb][1] = acc[nb][2] = acc[nb][3] = 0.0f;
+    const uint32_t ks = 1u << a.ks_log2;
+    const uint32_t tiles_per_cta = kWarps >> a.ks_log2;
+    const uint32_t tl = uint32_t(warp) >> a.ks_log2, kw = uint32_t(warp) & (ks - 1);
+    const uint32_t n_groups = (a.n_rt + tiles_per_cta - 1) / tiles_per_cta;
+    const uint32_t units_per_pass = a.kc / kUnitCols;
+    const bool one_pass = units_per_pass >= a.n_units;
+    auto rt_of = [&](uint32_t grp) { return grp * tiles_per_cta + tl; };
 
     // B column of this lane in each B set: 2 * token + (0: hi, 1: lo). Columns past the last token
     // read the last real column instead of zeros: their products land in C columns nobody reads.
     uint32_t bcol[NB];
 #pragma unroll
     for (int nb = 0; nb < NB; ++nb) bcol[nb] = min(uint32_t(8 * nb + g), 2 * a.nt - 1);
-    const LaneBase base = lane_base<Q4K>(a, active ? rt : 0, lane);
 
-    const uint32_t units_per_pass = a.kc / kUnitCols;
-    float ss_total = 0.0f;  // norm: thread tok < nt sums its token's x^2 over the passes
-    for (uint32_t u0 = 0; u0 < a.n_units; u0 += units_per_pass) {
-        const uint32_t u_end = min(a.n_units, u0 + units_per_pass);
-        uint32_t un = u0 + kw;
-        Unit ua, ub;  // two register sets, used alternately: one in flight while the other computes
-        if (active && un < u_end) load_unit<Q4K>(ua, a, base, un);  // in flight during staging
-        if (u0 > 0) __syncthreads();                                 // previous pass done with smem
-        stage_x<Q4K>(smem, a, u0 * kUnitCols, warp, lane);
-        __syncthreads();
-        if (a.nw && threadIdx.x < a.nt) {  // fixed order: the same result in every CTA
+    // L2 prefetch cursor (lane 0): this warp's units in order, a.prefetch units ahead of the loads.
+    uint32_t pf_grp = blockIdx.x, pf_un = kw;
+    auto prefetch_next = [&] {
+        if (pf_grp >= n_groups) return;
+        prefetch_unit<Q4K>(a, rt_of(pf_grp), pf_un);
+        pf_un += ks;
+        if (pf_un >= a.n_units) pf_un = kw, pf_grp += gridDim.x;
+    };
+    if (lane == 0 && kw < a.n_units)
+        for (int i = 0; i < a.prefetch; ++i) prefetch_next();
+
+    Unit cur, nxt;
+    uint32_t grp = blockIdx.x;
+    if (grp < n_groups && rt_of(grp) < a.n_rt && kw < min(units_per_pass, a.n_units))
+        load_unit<Q4K>(cur, a, lane_base<Q4K>(a, rt_of(grp), lane), kw);  // weights only: before the wait
+    pdl_wait();
+    pdl_launch_dependents();
+
+    float* rms = reinterpret_cast<float*>(smem + a.off_rms);
+    float ss_total = 0.0f;  // norm: thread tok < nt sums its token's x^2 over the passes (fixed order)
+    auto add_ssq = [&](uint32_t u0) {
+        if (a.nw && threadIdx.x < a.nt) {
             const float* ssq = reinterpret_cast<const float*>(smem + a.off_ssq);
             const uint32_t ng = min(units_per_pass, a.n_units - u0);
             for (uint32_t gi = 0; gi < ng; ++gi) ss_total += ssq[threadIdx.x * units_per_pass + gi];
         }
-        if (!active) continue;
-        while (un < u_end) {
-            uint32_t next = un + ks;
-            if (next < u_end) load_unit<Q4K>(ub, a, base, next);
-            if constexpr (Q4K) compute_q4_k<NB>(ua, smem, a, un - u0, bcol, t, acc);
-            else compute_q4_0<NB>(ua, smem, a, un - u0, bcol, t, acc);
-            un = next;
-            if (un >= u_end) break;
-            next = un + ks;
-            if (next < u_end) load_unit<Q4K>(ua, a, base, next);
-            if constexpr (Q4K) compute_q4_k<NB>(ub, smem, a, un - u0, bcol, t, acc);
-            else compute_q4_0<NB>(ub, smem, a, un - u0, bcol, t, acc);
-            un = next;
-        }
+    };
+    if (one_pass) {
+        stage_x<Q4K>(smem, a, 0, warp, lane);
+        __syncthreads();
+        add_ssq(0);
     }
 
-    // Partial sums of the ks warps of each tile: [warp][token 0..7][row 0..15] in shared memory.
-    float* red = reinterpret_cast<float*>(smem + a.off_red);
-    float* rms = reinterpret_cast<float*>(smem + a.off_rms);
-    if (a.nw && threadIdx.x < a.nt) rms[threadIdx.x] = 1.0f / sqrtf(ss_total / float(a.n_cols) + a.eps);
+    for (uint32_t parity = 0; grp < n_groups; grp += gridDim.x, parity ^= 1) {
+        const uint32_t rt = rt_of(grp);
+        const bool active = rt < a.n_rt;
+        const LaneBase base = lane_base<Q4K>(a, active ? rt : 0, lane);
+        float acc[NB][4];
 #pragma unroll
-    for (int nb = 0; nb < NB; ++nb) {
-        const uint32_t tok = 4 * nb + t;
-        if (tok < a.nt) {
-            red[(warp * 8 + tok) * 16 + g] = acc[nb][0] + acc[nb][1];
-            red[(warp * 8 + tok) * 16 + g + 8] = acc[nb][2] + acc[nb][3];
+        for (int nb = 0; nb < NB; ++nb) acc[nb][0] = acc[nb][1] = acc[nb][2] = acc[nb][3] = 0.0f;
+        if (!one_pass) ss_total = 0.0f;
+        for (uint32_t u0 = 0; u0 < a.n_units; u0 += units_per_pass) {
+            const uint32_t u_end = min(a.n_units, u0 + units_per_pass);
+            if (!one_pass) {
+                if ((u0 > 0 || grp != blockIdx.x) && active && u0 + kw < u_end) load_unit<Q4K>(cur, a, base, u0 + kw);
+                __syncthreads();  // every warp is done with the previous pass's staged x
+                stage_x<Q4K>(smem, a, u0 * kUnitCols, warp, lane);
+                __syncthreads();
+                add_ssq(u0);
+            }
+            if (!active) continue;
+            for (uint32_t un = u0 + kw; un < u_end; un += ks) {
+                // the next unit: this pass's, else (one pass) the first of this warp's next group
+                uint32_t nu = un + ks;
+                if (nu < u_end) {
+                    load_unit<Q4K>(nxt, a, base, nu);
+                } else if (one_pass) {
+                    const uint32_t ng = grp + gridDim.x;
+                    if (ng < n_groups && rt_of(ng) < a.n_rt) load_unit<Q4K>(nxt, a, lane_base<Q4K>(a, rt_of(ng), lane), kw);
+                }
+                if (lane == 0 && a.prefetch > 0) prefetch_next();
+                if constexpr (Q4K) compute_q4_k<NB>(cur, smem, a, un - u0, bcol, t, acc);
+                else compute_q4_0<NB>(cur, smem, a, un - u0, bcol, t, acc);
+                cur = nxt;
+            }
         }
-    }
-    __syncthreads();
-    for (uint32_t idx = threadIdx.x; idx < uint32_t(tiles_per_cta) * a.nt * 16; idx += kThreads) {
-        const uint32_t tile = idx / (a.nt * 16), tok = (idx / 16) % a.nt, row_in = idx % 16;
-        const uint32_t rt_out = blockIdx.x * tiles_per_cta + tile;
-        const uint64_t row = uint64_t(rt_out) * 16 + row_in;
-        if (rt_out >= a.n_rt || row >= a.n_rows) continue;
-        float v = 0.0f;
-        for (int k = 0; k < ks; ++k) v += red[((int(tile) * ks + k) * 8 + tok) * 16 + row_in];
-        if (a.nw) v *= rms[tok];
-        float* dst = a.y + uint64_t(tok) * a.n_rows + row;
-        *dst = a.accumulate ? *dst + v : v;
+
+        // Partial sums of the ks warps of each tile: [warp][token 0..7][row 0..15] in shared memory,
+        // two buffers (groups alternate), so one barrier per group suffices.
+        float* red = reinterpret_cast<float*>(smem + a.off_red) + parity * (kWarps * 8 * 16);
+        if (a.nw && threadIdx.x < a.nt) rms[parity * 8 + threadIdx.x] = 1.0f / sqrtf(ss_total / float(a.n_cols) + a.eps);
+#pragma unroll
+        for (int nb = 0; nb < NB; ++nb) {
+            const uint32_t tok = 4 * nb + t;
+            if (tok < a.nt) {
+                red[(warp * 8 + tok) * 16 + g] = acc[nb][0] + acc[nb][1];
+                red[(warp * 8 + tok) * 16 + g + 8] = acc[nb][2] + acc[nb][3];
+            }
+        }
+        __syncthreads();
+        for (uint32_t idx = threadIdx.x; idx < tiles_per_cta * a.nt * 16; idx += kThreads) {
+            const uint32_t tile = idx / (a.nt * 16), tok = (idx / 16) % a.nt, row_in = idx % 16;
+            const uint32_t rt_out = grp * tiles_per_cta + tile;
+            const uint64_t row = uint64_t(rt_out) * 16 + row_in;
+            if (rt_out >= a.n_rt || row >= a.n_rows) continue;
+            float v = 0.0f;
+            for (uint32_t k = 0; k < ks; ++k) v += red[((tile * ks + k) * 8 + tok) * 16 + row_in];
+            if (a.nw) v *= rms[parity * 8 + tok];
+            float* dst = a.y + uint64_t(tok) * a.n_rows + row;
+            *dst = a.accumulate ? *dst + v : v;
+        }
     }
 }
 
@@ -431,8 +492,8 @@ uint32_t plan_smem(TileArgs& a, bool q4k, uint32_t kc) {
     a.off_invs = a.off_xs + 2 * a.nt * a.xs_col_bytes;
     a.off_ssq = a.off_invs + a.nt * (kc / kUnitCols) * 4;
     a.off_red = (a.off_ssq + a.nt * (kc / kUnitCols) * 4 + 15) / 16 * 16;
-    a.off_rms = a.off_red + kWarps * 8 * 16 * 4;
-    return a.off_rms + 8 * 4;
+    a.off_rms = a.off_red + 2 * kWarps * 8 * 16 * 4;  // two reduction buffers
+    return a.off_rms + 2 * 8 * 4;
 }
 
 // The dynamic shared memory the kernels may use (above 48 KB only after an opt-in per kernel).
@@ -440,8 +501,8 @@ uint32_t smem_budget() { return uint32_t(std::min<size_t>(device_limits().smem_o
 
 template <bool Q4K, int NB>
 void launch(TileArgs& a, unsigned grid, uint32_t smem, cudaStream_t stream) {
-    matvec_tile4_kernel<Q4K, NB><<<grid, kThreads, smem, stream>>>(a);
-    check_launch(Q4K ? "matvec_tile4_kernel<q4_K>" : "matvec_tile4_kernel<q4_0>");
+    launch_stream_kernel(matvec_tile4_kernel<Q4K, NB>, dim3(grid), dim3(kThreads), smem, stream,
+                         Q4K ? "matvec_tile4_kernel<q4_K>" : "matvec_tile4_kernel<q4_0>", a);
 }
 
 }  // namespace
@@ -481,20 +542,36 @@ void matvec_tile4(const DeviceMatrix& w, const float* x, uint32_t n_tokens, floa
     uint32_t smem = plan_smem(a, q4k, kc);
     while (smem > budget && kc > kUnitCols) smem = plan_smem(a, q4k, kc -= kUnitCols);
 
-    // Tiles per CTA: more when the matrix has rows to spare (fewer activation stagings) or too
-    // few columns to give 8 warps a unit each; split-K (8 / tiles warps per tile) otherwise.
+    // Tiles per CTA (T; the 8 / T warps of a tile split its columns): at least enough that every
+    // warp gets two units; above that, the largest T whose groups spread over the persistent grid
+    // (cps CTAs per SM, every CTA the same number of groups) nearly as evenly as the best T does
+    // (a larger T means longer runs per warp between the group barriers). The grid is then as
+    // small as keeps that number of groups per CTA.
+    const StreamKnobs& knobs = stream_knobs();
+    a.prefetch = knobs.tile_prefetch;
+    const uint64_t full = uint64_t(std::max(1, knobs.tile_cps)) * uint64_t(dev.sm_count);
     int nt_log2 = 0;
-    const uint32_t want_ctas = 2 * uint32_t(dev.sm_count);
-    while (nt_log2 < 3) {
-        const uint32_t ks = kWarps >> nt_log2;
-        const bool rows_to_spare = (a.n_rt >> (nt_log2 + 1)) >= want_ctas;
-        const bool too_few_units = a.n_units < 2 * ks;
-        if (!rows_to_spare && !too_few_units) break;
-        ++nt_log2;
+    while (nt_log2 < 3 && a.n_units < 2 * (kWarps >> nt_log2)) ++nt_log2;
+    double even[4] = {0, 0, 0, 0}, best = 0;  // fraction of the grid's group slots that hold a group
+    for (int l = nt_log2; l <= 3; ++l) {
+        const uint64_t groups = (a.n_rt + (1u << l) - 1) >> l;
+        const uint64_t waves = (groups + full - 1) / full;
+        even[l] = double(groups) / double(waves * full);
+        best = std::max(best, even[l]);
     }
+    for (int l = 3; l > nt_log2; --l)
+        if (even[l] >= knobs.tile_even * best - 1e-9) {
+            nt_log2 = l;
+            break;
+        }
     a.ks_log2 = 3 - nt_log2;
     const uint32_t tiles_per_cta = 1u << nt_log2;
-    const unsigned grid = (a.n_rt + tiles_per_cta - 1) / tiles_per_cta;
+    const uint64_t groups = (a.n_rt + tiles_per_cta - 1) / tiles_per_cta;
+    unsigned grid = unsigned(groups);
+    if (knobs.tile_cps > 0) {
+        const uint64_t per_cta = (groups + full - 1) / full;
+        grid = unsigned((groups + per_cta - 1) / per_cta);
+    }
     if (q4k) {
         if (n_tokens <= 4) launch<true, 1>(a, grid, smem, stream);
         else launch<true, 2>(a, grid, smem, stream);

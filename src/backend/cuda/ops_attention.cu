@@ -1,20 +1,25 @@
 // Causal attention over the paged KV cache (layout: ops_kv.cuh), one kernel for decode, prefill
 // chunks and mixed ragged batches.
 //
-// Work decomposition. A block (4 warps) owns one KV head, a chunk of the query heads that share it
+// Work decomposition. A block (W warps) owns one KV head, a chunk of the query heads that share it
 // (all of them when the group has at most 8) and a tile of consecutive batch tokens (one token
-// for small batches, several for prefill so that K/V rows are read once for more queries); its
-// "rows" are the (token, head) pairs of that tile, at most 8. Blocks are further split along the
-// context (grid y, flash-decoding): split s covers positions [s * split_len, (s+1) * split_len),
-// the last split everything beyond. With one split the block writes the output; with several it
-// writes unnormalized partials (acc, running max, sum) to `scratch` and a second kernel merges them.
+// for decode, several for prefill so that K/V rows are read once for more queries); its "rows" are
+// the (token, head) pairs of that tile, at most 8. Blocks are further split along the context
+// (grid y, flash-decoding) when there are too few of them to fill the GPU: split s covers
+// positions [s * split_len, (s+1) * split_len), the last split everything beyond. With one split
+// the block writes the output; with several it writes unnormalized partials (acc, running max,
+// sum) to `scratch` and a second kernel merges them. Small grids over short contexts (a decode
+// step early in a conversation) use 8-warp blocks and no split instead: one kernel, fewer steps.
 //
 // Inside a block, each position's K and V rows are read by a group of D/8 lanes (16-byte f16 loads,
-// 8-byte q8_0 loads, D = head_dim padded to 64/128/256); a warp thus covers 32/(D/8) positions at
-// once and every warp walks its own positions, keeping a private online softmax (running max m,
-// sum l, accumulator) per row in registers. Scores are in base 2 (q is pre-multiplied by
-// scale * log2 e). At the end the lane groups of a warp are merged with shuffles and the warps
-// through shared memory. The only barriers are at that merge.
+// 8-byte q8_0 loads, D = head_dim padded to 64/128/256); a warp covers 32/(D/8) positions at once,
+// U of them per lane group per step. Loads are double-buffered in registers: the next step's rows
+// are in flight while the current step is computed, and the rows of the step after that are
+// prefetched into L2, with their page-table entries read one step earlier still; so a warp keeps
+// about two steps of K/V bytes on their way from DRAM (~8 KB for Llama-3-8B). Each lane group keeps
+// a private online softmax (running max m, sum l, accumulator) per row in registers; scores are in
+// base 2 (q is pre-multiplied by scale * log2 e). At the end the lane groups of a warp are merged
+// with shuffles and the warps through shared memory; the only barriers are at that merge.
 //
 // A tile's tokens may belong to different sequences (a ragged batch); the block then handles each
 // run of same-sequence tokens in turn, so K/V rows are only shared within one page table.
@@ -35,20 +40,31 @@ namespace llcuda::cuda {
 
 namespace {
 
-constexpr int kWarps = 4;
-constexpr int kThreads = kWarps * 32;
-constexpr int kUnroll = 2;                // positions per lane group per step: loads in flight
 constexpr uint32_t kMaxRows = 8;          // (token, head) rows per block
-constexpr uint32_t kTileTokensFrom = 32;  // batches this large put several tokens in a block
-constexpr uint32_t kMinSplitLen = 128;    // positions; shorter splits cost more than they save
+constexpr uint32_t kTileTokensFrom = 32;  // batches this large may put several tokens in a block
 constexpr uint32_t kMaxSplits = 128;
-constexpr uint32_t kBlocksPerSm = 4;      // split until the grid has about this many blocks per SM
+constexpr uint32_t kShortSteps = 4;       // contexts covered in this many 8-warp steps skip splitting
+constexpr int kCombineThreads = 256;
 constexpr float kLog2e = 1.4426950408889634f;
+
+// Positions each lane group loads per step (one K and one V row part each, double-buffered): 8 rows
+// of q and accumulators leave registers for fewer.
+__host__ __device__ constexpr int step_units(int rows) { return rows <= 4 ? 4 : 2; }
+
+// Blocks per SM that the register allocation must allow (__launch_bounds__); the split planner
+// assumes exactly this residency. 4-warp blocks: 1 row fits 128 registers, 2-4 rows 168 (4 rows
+// of q8_0 spill a word or three at sm_90), 8 rows 255. 8-warp blocks (short contexts, small
+// grids) get half, at least one.
+__host__ __device__ constexpr int min_blocks(int rows, int warps) {
+    const int four = rows <= 1 ? 4 : rows <= 4 ? 3 : 2;
+    return warps == 4 ? four : (four * 4 / warps > 0 ? four * 4 / warps : 1);
+}
 
 struct Plan {
     uint32_t heads_per_chunk = 1, n_chunks = 1;  // query heads of a group per block, blocks per group
     uint32_t tokens_per_tile = 1, n_tiles = 0;
-    uint32_t rows = 1;                           // tokens_per_tile * heads_per_chunk <= kMaxRows
+    uint32_t rows = 1;                           // pow2 >= tokens_per_tile * heads_per_chunk, <= kMaxRows
+    uint32_t warps = 4;
     uint32_t n_splits = 1, split_len = 1;
 };
 
@@ -56,6 +72,11 @@ uint32_t pow2_at_least(uint32_t n) {
     uint32_t p = 1;
     while (p < n) p *= 2;
     return p;
+}
+
+uint32_t padded_dim(const AttentionParams& p) {
+    const uint32_t d = std::max(p.head_dim_k, p.head_dim_v);
+    return d <= 64 ? 64 : d <= 128 ? 128 : 256;
 }
 
 // Cached per device: the first query happens at set-up (attention_scratch_bytes), so nothing but
@@ -73,23 +94,40 @@ int sm_count() {
 }
 
 // A pure function of the shapes and the SM count, so that attention_scratch_bytes can bound what
-// attention() will use: the split count never shrinks as max_kv_len grows, but it is not monotone
-// in n_tokens (tiles of several tokens start at kTileTokensFrom), hence the scan over token counts
-// there.
-Plan make_plan(const AttentionParams& p, uint32_t n_tokens, uint32_t max_kv_len, int n_sm) {
+// attention() will use: the split count never shrinks as max_kv_len grows (for fixed token and
+// sequence counts); attention_scratch_bytes scans the token counts.
+//
+// Splits: when the (tile, head chunk) blocks cannot fill one wave of the GPU (n_sm * min_blocks),
+// the context is cut so that they do, each split at least one step of positions long. One wave,
+// not more: every block does the same work, so a second partial wave would only add a tail. Short
+// contexts in small grids take one 8-warp block per (tile, chunk) instead: up to kShortSteps steps
+// in one kernel beat a split (whose merge kernel alone costs about two steps).
+Plan make_plan(const AttentionParams& p, uint32_t n_tokens, uint32_t n_seqs, uint32_t max_kv_len, int n_sm) {
     Plan plan;
     const uint32_t group = p.n_head / p.n_head_kv;
     plan.heads_per_chunk = std::min(group, kMaxRows);
     plan.n_chunks = uint32_t(ops::ceil_div(group, plan.heads_per_chunk));
-    plan.tokens_per_tile = n_tokens >= kTileTokensFrom ? std::max(1u, kMaxRows / plan.heads_per_chunk) : 1;
-    plan.rows = plan.tokens_per_tile * plan.heads_per_chunk;
+    // Several tokens per tile only pay when sequences have several tokens each (prefill); a decode
+    // batch of many sequences would split every tile into one-token runs.
+    const bool tiled = n_tokens >= kTileTokensFrom && (n_seqs == 0 || n_tokens >= 2 * n_seqs);
+    plan.tokens_per_tile = tiled ? std::max(1u, kMaxRows / plan.heads_per_chunk) : 1;
+    plan.rows = pow2_at_least(plan.tokens_per_tile * plan.heads_per_chunk);
     plan.n_tiles = uint32_t(ops::ceil_div(n_tokens, plan.tokens_per_tile));
     const uint64_t blocks = uint64_t(plan.n_tiles) * p.n_head_kv * plan.n_chunks;
-    const uint64_t target = uint64_t(kBlocksPerSm) * uint64_t(n_sm);
+    const uint64_t wave = uint64_t(n_sm) * uint64_t(min_blocks(int(plan.rows), 4));
     const uint32_t kv_len = std::max(max_kv_len, 1u);
+    const uint32_t lanes_per_pos = padded_dim(p) / 8;
+    const uint32_t per_warp_step = (32 / lanes_per_pos) * uint32_t(step_units(int(plan.rows)));
     uint64_t splits = 1;
-    if (blocks < target) {
-        splits = std::min<uint64_t>({ops::ceil_div(target, blocks), ops::ceil_div(kv_len, kMinSplitLen), kMaxSplits});
+    if (blocks < wave) {
+        // 8-warp blocks need W * rows * D floats of shared memory for their merge (at most 32 KB).
+        const bool wide_ok = plan.rows * padded_dim(p) <= 1024;
+        if (wide_ok && kv_len <= kShortSteps * 8 * per_warp_step) {
+            plan.warps = 8;
+        } else {
+            splits = std::min<uint64_t>({wave / blocks, ops::ceil_div(kv_len, 4 * per_warp_step), kMaxSplits});
+            splits = std::max<uint64_t>(splits, 1);
+        }
     }
     plan.split_len = uint32_t(ops::ceil_div(kv_len, splits));
     plan.n_splits = uint32_t(ops::ceil_div(kv_len, plan.split_len));
@@ -106,14 +144,24 @@ struct Args {
     const int32_t* token_seq;
     const int32_t* page_tables;
     uint32_t table_stride, block_size;
+    int32_t block_shift;  // log2(block_size) when it is a power of two, else -1
     const uint8_t* k_pool;
     const uint8_t* v_pool;
-    uint64_t k_slot_bytes, v_slot_bytes;
+    uint32_t k_slot_bytes, v_slot_bytes;  // < 4 GB: a slot is one position of one layer
     uint32_t heads_per_chunk, n_chunks, tokens_per_tile, n_splits, split_len;
     float* out;
     float* part_acc;  // (n_tokens, n_head, n_splits, dv)
     float* part_ml;   // (n_tokens, n_head, n_splits, 2): running max (base 2), sum
 };
+
+// A hint that the 128-byte line at p will be read soon: fetched into L2 without using a register.
+__device__ __forceinline__ void prefetch_l2(const void* p) {
+#if defined(__CUDA_ARCH__)
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+#else
+    (void)p;
+#endif
+}
 
 // The 8 consecutive elements [dim0, dim0 + 8) of one head's row in a slot.
 template <KvType kType>
@@ -122,22 +170,42 @@ struct RowPart {
     typename std::conditional<kType == KvType::F16, uint4, uint2>::type raw;
     float scale;
 
-    __device__ __forceinline__ void load(const uint8_t* slot, uint32_t elem, uint64_t scales_at) {
+    static constexpr uint32_t kBytes = kType == KvType::F16 ? 16 : 8;
+
+    // `at`: the part's byte offset in the slot; `scale_at`: its q8_0 scale's.
+    __device__ __forceinline__ void load(const uint8_t* slot, uint32_t at, uint32_t scale_at) {
         if constexpr (kType == KvType::F16) {
-            raw = *reinterpret_cast<const uint4*>(slot + uint64_t(elem) * 2);
+            raw = *reinterpret_cast<const uint4*>(slot + at);
             scale = 1.0f;
         } else {
-            raw = *reinterpret_cast<const uint2*>(slot + elem);
-            scale = __half2float(reinterpret_cast<const __half*>(slot + scales_at)[elem / kv::kQ8Block]);
+            raw = *reinterpret_cast<const uint2*>(slot + at);
+            scale = __half2float(*reinterpret_cast<const __half*>(slot + scale_at));
         }
     }
+    // Lanes whose part starts a 128-byte line (or the row) ask for that line; q8_0's first lane
+    // also asks for the line with the row's scales.
+    static __device__ __forceinline__ void prefetch(const uint8_t* slot, uint32_t at, uint32_t scale_at, bool first) {
+        const uint8_t* p = slot + at;
+        if (first || (reinterpret_cast<uintptr_t>(p) & 127u) < kBytes) prefetch_l2(p);
+        if (kType == KvType::Q8_0 && first) prefetch_l2(slot + scale_at);
+    }
+
+    // Byte offsets in a slot of the 8 elements from `elem` (head-major index) and of their scale.
+    static __device__ __forceinline__ uint32_t offset_of(uint32_t elem) {
+        return kType == KvType::F16 ? elem * 2 : elem;
+    }
+    static __device__ __forceinline__ uint32_t scale_offset_of(uint32_t elem, uint32_t n_head_kv, uint32_t head_dim) {
+        return kType == KvType::F16 ? 0 : uint32_t(kv::q8_quant_bytes(n_head_kv, head_dim)) + elem / kv::kQ8Block * 2;
+    }
+    // Zero values (positions past the end; lanes past the head); f16's scale stays the constant 1.
     __device__ __forceinline__ void clear() {
         if constexpr (kType == KvType::F16) {
             raw = make_uint4(0, 0, 0, 0);
+            scale = 1.0f;
         } else {
             raw = make_uint2(0, 0);
+            scale = 0.0f;
         }
-        scale = 0.0f;
     }
     // Values without the q8_0 scale (the caller multiplies once per dot product or weight).
     __device__ __forceinline__ void unpack(float (&x)[8]) const {
@@ -159,20 +227,15 @@ struct RowPart {
     }
 };
 
-// Blocks per SM the register allocation must allow: 4 (128 registers) fits up to 4 rows of 128
-// dims without spilling; head_dim 256 with 4 rows needs a little more.
-template <int D, int R>
-constexpr int min_blocks() {
-    return R <= 2 || (R == 4 && D <= 128) ? 4 : R == 4 ? 3 : 2;
-}
-
-template <int D, int R, KvType kType>
-__global__ void __launch_bounds__(kThreads, min_blocks<D, R>()) attention_kernel(const Args a) {
+template <int D, int R, int W, KvType kType>
+__global__ void __launch_bounds__(W * 32, min_blocks(R, W)) attention_kernel(const Args a) {
     constexpr int L = D / 8;   // lanes per position
-    constexpr int P = 32 / L;  // positions per warp per step
-    constexpr uint32_t kStep = kWarps * P * kUnroll;
-    __shared__ float s_acc[kWarps][R][D];
-    __shared__ float s_m[kWarps][R], s_l[kWarps][R];
+    constexpr int P = 32 / L;  // positions per warp per step and unit
+    constexpr int U = step_units(R);
+    constexpr uint32_t kStep = W * P * U;  // positions per block per step
+    static_assert(W * R * D <= 8192, "merge buffer over 32 KB");
+    __shared__ float s_acc[W][R][D];
+    __shared__ float s_m[W][R], s_l[W][R];
 
     const uint32_t warp = threadIdx.x / 32, lane = threadIdx.x % 32, sub = lane / L, li = lane % L;
     const uint32_t dim0 = li * 8;
@@ -191,8 +254,11 @@ __global__ void __launch_bounds__(kThreads, min_blocks<D, R>()) attention_kernel
     const uint32_t s_end = split + 1 == a.n_splits ? UINT_MAX : s_begin + a.split_len;
 
     // This lane's part of head kvh in any slot, and (q8_0) where the slot's scales start.
-    const uint32_t k_elem = kvh * a.dk + dim0, v_elem = kvh * a.dv + dim0;
-    const uint64_t k_scales = kv::q8_quant_bytes(a.n_head_kv, a.dk), v_scales = kv::q8_quant_bytes(a.n_head_kv, a.dv);
+    using Part = RowPart<kType>;
+    const uint32_t k_at = Part::offset_of(kvh * a.dk + dim0), v_at = Part::offset_of(kvh * a.dv + dim0);
+    const uint32_t k_sat = Part::scale_offset_of(kvh * a.dk + dim0, a.n_head_kv, a.dk);
+    const uint32_t v_sat = Part::scale_offset_of(kvh * a.dv + dim0, a.n_head_kv, a.dv);
+    const uint32_t bs = a.block_size;
 
     for (uint32_t t0 = t_begin; t0 < t_end;) {
         const int32_t seq = a.token_seq[t0];
@@ -200,14 +266,15 @@ __global__ void __launch_bounds__(kThreads, min_blocks<D, R>()) attention_kernel
         while (t1 < t_end && a.token_seq[t1] == seq) ++t1;
         const uint32_t n_rows = (t1 - t0) * hc;
 
+        // Row r attends to positions j <= hi[r] with hi[r] - j < span (the window, or everything).
         float q[R][8], acc[R][8], m[R], l[R];
-        uint32_t lo[R], hi[R];  // row r attends to positions [lo, hi]
+        uint32_t hi[R];
+        const uint32_t span = a.window > 0 ? a.window : UINT_MAX;
         uint32_t jlo = UINT_MAX, jhi = 0;  // union of the rows' ranges, [jlo, jhi)
 #pragma unroll
         for (int r = 0; r < R; ++r) {
             m[r] = -INFINITY;
             l[r] = 0.0f;
-            lo[r] = 1;
             hi[r] = 0;
 #pragma unroll
             for (int i = 0; i < 8; ++i) q[r][i] = acc[r][i] = 0.0f;
@@ -215,8 +282,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks<D, R>()) attention_kernel
                 const uint32_t tok = t0 + uint32_t(r) / hc, head = head0 + uint32_t(r) % hc;
                 const uint32_t pos = uint32_t(a.token_pos[tok]);
                 hi[r] = pos;
-                lo[r] = a.window > 0 && pos + 1 > a.window ? pos + 1 - a.window : 0;
-                jlo = min(jlo, lo[r]);
+                jlo = min(jlo, pos + 1 > span ? pos + 1 - span : 0u);
                 jhi = max(jhi, pos + 1);
                 if (k_lane) {
                     const float* qr = a.q + uint64_t(tok) * a.q_stride + uint64_t(head) * a.dk + dim0;
@@ -227,29 +293,53 @@ __global__ void __launch_bounds__(kThreads, min_blocks<D, R>()) attention_kernel
         }
 
         const uint32_t jbeg = max(jlo, s_begin), jend = min(jhi, s_end);
-        // The loop bounds are the same for the whole block, so every lane reaches every shuffle.
-        for (uint32_t base = jbeg; base < jend; base += kStep) {
-            RowPart<kType> kr[kUnroll], vr[kUnroll];
-            uint32_t js[kUnroll];
+        const int32_t* table = a.page_tables + uint64_t(seq) * a.table_stride;
+        // Unit u of this lane group in the step that starts at `base`.
+        auto pos_of = [&](uint32_t base, int u) { return base + (uint32_t(u) * W + warp) * P + sub; };
+        // Slots (from the page table) of the next step to load (sl0) and of the one after it (sl1).
+        uint32_t sl0[U], sl1[U];
+        auto fetch_slots = [&](uint32_t(&sl)[U], uint32_t base) {
 #pragma unroll
-            for (int u = 0; u < kUnroll; ++u) {
-                js[u] = base + (uint32_t(u) * kWarps + warp) * P + sub;
+            for (int u = 0; u < U; ++u) {
+                const uint32_t j = pos_of(base, u);
+                const uint32_t blk = a.block_shift >= 0 ? j >> a.block_shift : j / bs;
+                sl[u] = j < jend ? uint32_t(table[blk]) * bs + (j - blk * bs) : 0;
+            }
+        };
+        // Loads the rows of the step at `base` into registers, prefetches the next step's rows into
+        // L2 and looks up the slots of the step after that.
+        auto issue = [&](Part(&kr)[U], Part(&vr)[U], uint32_t base) {
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const uint32_t j = pos_of(base, u);
                 kr[u].clear();
                 vr[u].clear();
-                if (js[u] < jend) {
-                    const uint64_t slot = kv::slot_of(a.page_tables, a.table_stride, a.block_size, seq, js[u]);
-                    if (k_lane) kr[u].load(a.k_pool + slot * a.k_slot_bytes, k_elem, k_scales);
-                    if (v_lane) vr[u].load(a.v_pool + slot * a.v_slot_bytes, v_elem, v_scales);
+                if (j < jend) {
+                    if (k_lane) kr[u].load(a.k_pool + uint64_t(sl0[u]) * a.k_slot_bytes, k_at, k_sat);
+                    if (v_lane) vr[u].load(a.v_pool + uint64_t(sl0[u]) * a.v_slot_bytes, v_at, v_sat);
                 }
             }
-            // Scores of this step's positions (-inf where a row must not look), then one online
-            // softmax update per row for all of them: one rescale of the accumulator per step.
-            float sc[kUnroll][R];
 #pragma unroll
-            for (int u = 0; u < kUnroll; ++u) {
+            for (int u = 0; u < U; ++u) {
+                const uint32_t j = pos_of(base + kStep, u);
+                if (j < jend) {
+                    const uint64_t slot = sl1[u];
+                    if (k_lane) Part::prefetch(a.k_pool + slot * a.k_slot_bytes, k_at, k_sat, li == 0);
+                    if (v_lane) Part::prefetch(a.v_pool + slot * a.v_slot_bytes, v_at, v_sat, li == 0);
+                }
+                sl0[u] = sl1[u];
+            }
+            fetch_slots(sl1, base + 2 * kStep);
+        };
+        // Scores of one step's positions (-inf where a row must not look), then one online softmax
+        // update per row for all of them: one rescale of the accumulator per step.
+        auto consume = [&](const Part(&kr)[U], const Part(&vr)[U], uint32_t base) {
+            float sc[U][R];
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
                 float kx[8];
                 kr[u].unpack(kx);
-                const uint32_t j = js[u];
+                const uint32_t j = pos_of(base, u);
                 const bool in_split = j < jend;
 #pragma unroll
                 for (int r = 0; r < R; ++r) {
@@ -261,35 +351,57 @@ __global__ void __launch_bounds__(kThreads, min_blocks<D, R>()) attention_kernel
                     s *= kr[u].scale;
 #pragma unroll
                     for (int o = L / 2; o > 0; o >>= 1) s += __shfl_xor_sync(ops::kFullMask, s, o);
-                    if (in_split && j >= lo[r] && j <= hi[r]) sc[u][r] = s;
+                    if (in_split && j <= hi[r] && hi[r] - j < span) sc[u][r] = s;
                 }
             }
-            float vx[kUnroll][8];
-#pragma unroll
-            for (int u = 0; u < kUnroll; ++u) vr[u].unpack(vx[u]);
+            // Weights: sc becomes p (times the q8_0 scale of the V row); acc is rescaled once.
 #pragma unroll
             for (int r = 0; r < R; ++r) {
                 float m_new = m[r];
 #pragma unroll
-                for (int u = 0; u < kUnroll; ++u) m_new = fmaxf(m_new, sc[u][r]);
+                for (int u = 0; u < U; ++u) m_new = fmaxf(m_new, sc[u][r]);
                 if (m_new == -INFINITY) continue;  // nothing seen yet (also rows past n_rows)
                 const float alpha = exp2f(m[r] - m_new);  // 0 while m is still -inf
-                float pv[kUnroll], p_sum = 0.0f;
+                float p_sum = 0.0f;
 #pragma unroll
-                for (int u = 0; u < kUnroll; ++u) {
+                for (int u = 0; u < U; ++u) {
                     const float p = exp2f(sc[u][r] - m_new);  // 0 for masked positions
                     p_sum += p;
-                    pv[u] = p * vr[u].scale;
+                    sc[u][r] = p * vr[u].scale;
                 }
                 l[r] = l[r] * alpha + p_sum;
 #pragma unroll
-                for (int i = 0; i < 8; ++i) {
-                    float x = acc[r][i] * alpha;
-#pragma unroll
-                    for (int u = 0; u < kUnroll; ++u) x += pv[u] * vx[u][i];
-                    acc[r][i] = x;
-                }
+                for (int i = 0; i < 8; ++i) acc[r][i] *= alpha;
                 m[r] = m_new;
+            }
+            // V rows one at a time (8 floats live), each into every row's accumulator. Rows whose
+            // max is still -inf have sc = -inf here and must not touch acc: skipped like above.
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                float vx[8];
+                vr[u].unpack(vx);
+#pragma unroll
+                for (int r = 0; r < R; ++r) {
+                    if (m[r] == -INFINITY) continue;
+#pragma unroll
+                    for (int i = 0; i < 8; ++i) acc[r][i] += sc[u][r] * vx[i];
+                }
+            }
+        };
+
+        // The loop bounds are the same for the whole block, so every lane reaches every shuffle.
+        if (jbeg < jend) {
+            Part ka[U], va[U], kb[U], vb[U];
+            fetch_slots(sl0, jbeg);
+            fetch_slots(sl1, jbeg + kStep);
+            issue(ka, va, jbeg);
+            for (uint32_t base = jbeg;; base += 2 * kStep) {
+                issue(kb, vb, base + kStep);  // loads nothing past the end
+                consume(ka, va, base);
+                if (base + kStep >= jend) break;
+                issue(ka, va, base + 2 * kStep);
+                consume(kb, vb, base + kStep);
+                if (base + 2 * kStep >= jend) break;
             }
         }
 
@@ -330,14 +442,14 @@ __global__ void __launch_bounds__(kThreads, min_blocks<D, R>()) attention_kernel
         __syncthreads();
 
         // Merge the warps and write the output row (one split) or this split's partial.
-        for (uint32_t idx = threadIdx.x; idx < n_rows * a.dv; idx += kThreads) {
+        for (uint32_t idx = threadIdx.x; idx < n_rows * a.dv; idx += W * 32) {
             const uint32_t r = idx / a.dv, d = idx % a.dv;
             float m_all = -INFINITY;
 #pragma unroll
-            for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, s_m[w][r]);
+            for (int w = 0; w < W; ++w) m_all = fmaxf(m_all, s_m[w][r]);
             float num = 0.0f, den = 0.0f;
 #pragma unroll
-            for (int w = 0; w < kWarps; ++w) {
+            for (int w = 0; w < W; ++w) {
                 if (s_m[w][r] == -INFINITY) continue;
                 const float f = exp2f(s_m[w][r] - m_all);
                 num += f * s_acc[w][r][d];
@@ -361,43 +473,97 @@ __global__ void __launch_bounds__(kThreads, min_blocks<D, R>()) attention_kernel
 }
 
 // One block per (token, head): weights each split's partial by exp2(m_s - max) and normalizes.
-__global__ void __launch_bounds__(kThreads)
+// Every split's (m, l) is read by its own thread and each thread sums up to 8 splits' float4
+// columns with all loads in flight at once, so the merge is two or three memory round trips.
+__global__ void __launch_bounds__(kCombineThreads)
     attention_combine_kernel(const float* part_acc, const float* part_ml, uint32_t n_splits, uint32_t dv, float* out) {
     __shared__ float w[kMaxSplits];
+    __shared__ float red[32];
+    __shared__ float4 s_part[kCombineThreads];
+    static_assert(kMaxSplits <= kCombineThreads, "one thread per split");
     const uint64_t row = blockIdx.x;
+    const uint32_t tid = threadIdx.x;
     const float* ml = part_ml + row * n_splits * 2;
-    float m_all = -INFINITY;
-    for (uint32_t s = 0; s < n_splits; ++s) m_all = fmaxf(m_all, ml[2 * s]);
-    for (uint32_t s = threadIdx.x; s < n_splits; s += blockDim.x) {
-        w[s] = ml[2 * s] == -INFINITY ? 0.0f : exp2f(ml[2 * s] - m_all);
+    float m = -INFINITY, l = 0.0f;
+    if (tid < n_splits) {
+        m = ml[2 * tid];
+        l = ml[2 * tid + 1];
     }
+    const float m_all = ops::block_max(m, red);
+    const float ws = m == -INFINITY ? 0.0f : exp2f(m - m_all);
+    if (tid < n_splits) w[tid] = ws;
+    const float den = ops::block_sum(ws * l, red);  // its barriers also publish w
+
+    const uint32_t c4 = dv / 4, groups = kCombineThreads / c4;  // dv % 4 == 0 (a multiple of 8)
+    const uint32_t col = tid % c4, grp = tid / c4;
+    float4 num = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (grp < groups) {
+        const float4* acc = reinterpret_cast<const float4*>(part_acc + row * n_splits * dv);
+        for (uint32_t s0 = grp; s0 < n_splits; s0 += 8 * groups) {
+            float4 v[8];
+#pragma unroll
+            for (int k = 0; k < 8; ++k) {
+                const uint32_t s = s0 + uint32_t(k) * groups;
+                v[k] = s < n_splits ? acc[uint64_t(s) * c4 + col] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            }
+#pragma unroll
+            for (int k = 0; k < 8; ++k) {
+                const uint32_t s = s0 + uint32_t(k) * groups;
+                const float f = s < n_splits ? w[s] : 0.0f;
+                num.x += f * v[k].x;
+                num.y += f * v[k].y;
+                num.z += f * v[k].z;
+                num.w += f * v[k].w;
+            }
+        }
+    }
+    s_part[tid] = num;
     __syncthreads();
-    float den = 0.0f;
-    for (uint32_t s = 0; s < n_splits; ++s) den += w[s] * ml[2 * s + 1];
-    const float* acc = part_acc + row * n_splits * dv;
-    for (uint32_t d = threadIdx.x; d < dv; d += blockDim.x) {
-        float num = 0.0f;
-        for (uint32_t s = 0; s < n_splits; ++s) num += w[s] * acc[uint64_t(s) * dv + d];
-        out[row * dv + d] = den > 0.0f ? num / den : 0.0f;
+    if (tid < c4) {
+        float4 t = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        for (uint32_t g = 0; g < groups; ++g) {
+            const float4 p = s_part[g * c4 + tid];
+            t.x += p.x;
+            t.y += p.y;
+            t.z += p.z;
+            t.w += p.w;
+        }
+        const float inv = den > 0.0f ? 1.0f / den : 0.0f;
+        float* o = out + row * dv + 4 * tid;
+        o[0] = t.x * inv;
+        o[1] = t.y * inv;
+        o[2] = t.z * inv;
+        o[3] = t.w * inv;
+    }
+}
+
+template <int D, int R, int W>
+void launch_type(const Args& a, dim3 grid, KvType type, cudaStream_t stream) {
+    if (type == KvType::F16) {
+        attention_kernel<D, R, W, KvType::F16><<<grid, W * 32, 0, stream>>>(a);
+    } else {
+        attention_kernel<D, R, W, KvType::Q8_0><<<grid, W * 32, 0, stream>>>(a);
     }
 }
 
 template <int D, int R>
-void launch_rows(const Args& a, dim3 grid, KvType type, cudaStream_t stream) {
-    if (type == KvType::F16) {
-        attention_kernel<D, R, KvType::F16><<<grid, kThreads, 0, stream>>>(a);
-    } else {
-        attention_kernel<D, R, KvType::Q8_0><<<grid, kThreads, 0, stream>>>(a);
+void launch_warps(const Args& a, uint32_t warps, dim3 grid, KvType type, cudaStream_t stream) {
+    if constexpr (R * D <= 1024) {
+        if (warps == 8) {
+            launch_type<D, R, 8>(a, grid, type, stream);
+            return;
+        }
     }
+    launch_type<D, R, 4>(a, grid, type, stream);
 }
 
 template <int D>
-void launch_dim(const Args& a, uint32_t rows, dim3 grid, KvType type, cudaStream_t stream) {
-    switch (pow2_at_least(rows)) {
-        case 1: launch_rows<D, 1>(a, grid, type, stream); break;
-        case 2: launch_rows<D, 2>(a, grid, type, stream); break;
-        case 4: launch_rows<D, 4>(a, grid, type, stream); break;
-        default: launch_rows<D, 8>(a, grid, type, stream); break;
+void launch_dim(const Args& a, const Plan& plan, dim3 grid, KvType type, cudaStream_t stream) {
+    switch (plan.rows) {
+        case 1: launch_warps<D, 1>(a, plan.warps, grid, type, stream); break;
+        case 2: launch_warps<D, 2>(a, plan.warps, grid, type, stream); break;
+        case 4: launch_warps<D, 4>(a, plan.warps, grid, type, stream); break;
+        default: launch_warps<D, 8>(a, plan.warps, grid, type, stream); break;
     }
 }
 
@@ -411,9 +577,12 @@ uint64_t attention_scratch_bytes(const AttentionParams& p, uint32_t max_tokens, 
     const int n_sm = sm_count();
     uint64_t bytes = 0;
     for (uint32_t n = 1; n <= max_tokens; ++n) {
-        const Plan plan = make_plan(p, n, max_kv_len, n_sm);
-        if (plan.n_splits > 1) {
-            bytes = std::max(bytes, uint64_t(n) * p.n_head * plan.n_splits * (p.head_dim_v + 2) * sizeof(float));
+        // Sequence count unknown (tiles from kTileTokensFrom tokens) or one per token (no tiles).
+        for (const uint32_t n_seqs : {0u, n}) {
+            const Plan plan = make_plan(p, n, n_seqs, max_kv_len, n_sm);
+            if (plan.n_splits > 1) {
+                bytes = std::max(bytes, uint64_t(n) * p.n_head * plan.n_splits * (p.head_dim_v + 2) * sizeof(float));
+            }
         }
     }
     return bytes;
@@ -424,7 +593,11 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
     if (batch.n_tokens == 0) return;
     kv::check_shape("attention", kv_type, p.n_head, p.n_head_kv, p.head_dim_k, p.head_dim_v, batch, kv);
     if (q_stride < uint64_t(p.n_head) * p.head_dim_k) ops::invalid("attention: q row stride smaller than its heads");
-    const Plan plan = make_plan(p, batch.n_tokens, batch.max_kv_len, sm_count());
+    if (batch.n_seqs > batch.n_tokens) {
+        ops::invalid("attention: a batch of " + std::to_string(batch.n_tokens) + " tokens cannot hold " +
+                     std::to_string(batch.n_seqs) + " sequences");
+    }
+    const Plan plan = make_plan(p, batch.n_tokens, batch.n_seqs, batch.max_kv_len, sm_count());
     if (plan.n_splits > 1 && scratch == nullptr) {
         ops::invalid("attention: no scratch buffer for split-KV partials (attention_scratch_bytes)");
     }
@@ -445,10 +618,14 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
     a.page_tables = batch.page_tables;
     a.table_stride = batch.table_stride;
     a.block_size = batch.block_size;
+    a.block_shift = -1;
+    for (int s = 0; s < 32; ++s) {
+        if ((1u << s) == batch.block_size) a.block_shift = s;
+    }
     a.k_pool = static_cast<const uint8_t*>(kv.k);
     a.v_pool = static_cast<const uint8_t*>(kv.v);
-    a.k_slot_bytes = kv::slot_bytes(kv_type, p.n_head_kv, p.head_dim_k);
-    a.v_slot_bytes = kv::slot_bytes(kv_type, p.n_head_kv, p.head_dim_v);
+    a.k_slot_bytes = uint32_t(kv::slot_bytes(kv_type, p.n_head_kv, p.head_dim_k));
+    a.v_slot_bytes = uint32_t(kv::slot_bytes(kv_type, p.n_head_kv, p.head_dim_v));
     a.heads_per_chunk = plan.heads_per_chunk;
     a.n_chunks = plan.n_chunks;
     a.tokens_per_tile = plan.tokens_per_tile;
@@ -460,17 +637,14 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
     a.part_ml = plan.n_splits > 1 ? a.part_acc + n_parts * p.head_dim_v : nullptr;
 
     const dim3 grid(plan.n_tiles * p.n_head_kv * plan.n_chunks, plan.n_splits);
-    const uint32_t d = std::max(p.head_dim_k, p.head_dim_v);
-    if (d <= 64) {
-        launch_dim<64>(a, plan.rows, grid, kv_type, stream);
-    } else if (d <= 128) {
-        launch_dim<128>(a, plan.rows, grid, kv_type, stream);
-    } else {
-        launch_dim<256>(a, plan.rows, grid, kv_type, stream);
+    switch (padded_dim(p)) {
+        case 64: launch_dim<64>(a, plan, grid, kv_type, stream); break;
+        case 128: launch_dim<128>(a, plan, grid, kv_type, stream); break;
+        default: launch_dim<256>(a, plan, grid, kv_type, stream); break;
     }
     check_launch("attention");
     if (plan.n_splits > 1) {
-        attention_combine_kernel<<<unsigned(uint64_t(batch.n_tokens) * p.n_head), kThreads, 0, stream>>>(
+        attention_combine_kernel<<<unsigned(uint64_t(batch.n_tokens) * p.n_head), kCombineThreads, 0, stream>>>(
             a.part_acc, a.part_ml, plan.n_splits, p.head_dim_v, out);
         check_launch("attention (split combine)");
     }

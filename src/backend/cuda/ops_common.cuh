@@ -42,6 +42,18 @@ __device__ __forceinline__ float block_sum(float v, float* red) {
     return v;
 }
 
+// Maximum over the whole block, same contract as block_sum.
+__device__ __forceinline__ float block_max(float v, float* red) {
+    v = warp_max(v);
+    const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    v = lane < blockDim.x / 32 ? red[lane] : -INFINITY;
+    v = warp_max(v);
+    __syncthreads();
+    return v;
+}
+
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
 // Grid y is limited to 65535; kernels that put rows on y loop over the rest.

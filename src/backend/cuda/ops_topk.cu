@@ -1,0 +1,365 @@
+// Candidate pre-selection for sampling on the host (ComputeBackend::top_candidates): for each
+// requested logits row, the n_top highest logits (ties: the lower id first), the logits of a few
+// requested ids, and the row's log-sum-exp, so that ~n_top pairs cross to the host instead of a
+// 128k-262k float row.
+//
+// An exact radix select on 32-bit keys that order like the floats (order_key):
+//   1. topk_histogram_kernel, several blocks per row (one row alone must not run on one SM): a
+//      4096-bin histogram of the top 12 key bits (sign, exponent, 3 mantissa bits) added into the
+//      workspace, and each block's (max, sum of exp) partial for the log-sum-exp.
+//   2. topk_select_kernel, one block per row: merges the partials, gathers the requested ids, and
+//      finds the bin holding the n_top-th largest key. While that bin and the bins above it hold
+//      more than kSlots keys, it refines the bin with the next 10 key bits (one pass over the row,
+//      counting only keys inside the bin; rare: it needs thousands of near-equal top logits). Then
+//      one pass copies every key above the bin and the bin's own keys, with their ids, into shared
+//      memory, a bitonic sort orders them (key descending, id ascending) and the first n_top are
+//      written. When all 32 bits are resolved and the threshold value itself still has more copies
+//      than fit (massive exact ties), its copies with the lowest ids are taken, in id order, by a
+//      scan-based compaction.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <string>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels.h"
+#include "backend/cuda/ops_common.cuh"
+
+namespace llcuda::cuda {
+
+namespace {
+
+constexpr int kHistThreads = 256;
+constexpr uint32_t kChunk = 8192;      // logits per histogram block; a multiple of 4 (float4 loads)
+constexpr uint32_t kBins0 = 4096;      // first digit: key bits 31..20
+constexpr uint32_t kBins = 1024;       // refining digits: key bits 19..10, then 9..0
+constexpr int kThreads = 1024;         // select kernel
+constexpr uint32_t kSlots = 4096;      // (key, id) pairs the select kernel sorts in shared memory
+static_assert(kTopkMaxCandidates <= kSlots, "the taken keys must fit the sort");
+static_assert(kBins0 * sizeof(uint32_t) <= kSlots * sizeof(uint2), "the histogram lives in the slots");
+static_assert(kBins0 % kThreads == 0 && kBins % kThreads == 0, "find_bin gives each thread whole bins");
+
+// Unsigned keys ordered like the floats: positive floats get the sign bit set, negative ones are
+// inverted. -0 is folded onto +0 first, because they compare equal as floats and the host's rule
+// then orders them by id.
+__device__ __forceinline__ uint32_t order_key(float x) {
+    uint32_t u = __float_as_uint(x);
+    if (u == 0x80000000u) u = 0;
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// Applies f(logit, id) to row[begin, end) spread over the block (kVec: float4 loads; begin, end
+// multiples of 4 and the row 16-byte aligned).
+template <bool kVec, class F>
+__device__ __forceinline__ void for_each_logit(const float* __restrict__ row, uint32_t begin, uint32_t end, F&& f) {
+    if (kVec) {
+        const float4* r4 = reinterpret_cast<const float4*>(row);
+#pragma unroll 4
+        for (uint32_t i = begin / 4 + threadIdx.x; i < end / 4; i += blockDim.x) {
+            const float4 v = __ldg(r4 + i);
+            f(v.x, 4 * i);
+            f(v.y, 4 * i + 1);
+            f(v.z, 4 * i + 2);
+            f(v.w, 4 * i + 3);
+        }
+    } else {
+        for (uint32_t i = begin + threadIdx.x; i < end; i += blockDim.x) f(__ldg(row + i), i);
+    }
+}
+
+// ---- log-sum-exp as (max m, sum of exp(x - m)) pairs ----
+
+__device__ __forceinline__ void lse_add(float& m, float& s, float x) {
+    if (x > m) {
+        s = s * expf(m - x) + 1.0f;
+        m = x;
+    } else if (x != -INFINITY) {
+        s += expf(x - m);
+    }
+}
+
+__device__ __forceinline__ float2 lse_merge(float2 a, float2 b) {
+    const float m = fmaxf(a.x, b.x);
+    if (m == -INFINITY) return make_float2(m, 0.0f);
+    return make_float2(m, a.y * expf(a.x - m) + b.y * expf(b.x - m));
+}
+
+// Merged over the block; every thread gets the result. `red` is 32 entries of shared memory.
+__device__ float2 block_lse(float2 v, float2* red) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        v = lse_merge(v, make_float2(__shfl_xor_sync(ops::kFullMask, v.x, o), __shfl_xor_sync(ops::kFullMask, v.y, o)));
+    }
+    const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        v = lane < blockDim.x / 32 ? red[lane] : make_float2(-INFINITY, 0.0f);
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            v = lse_merge(v, make_float2(__shfl_xor_sync(ops::kFullMask, v.x, o), __shfl_xor_sync(ops::kFullMask, v.y, o)));
+        }
+        if (lane == 0) red[0] = v;
+    }
+    __syncthreads();
+    v = red[0];
+    __syncthreads();
+    return v;
+}
+
+// Inclusive prefix sum over the threads of the block (in thread order); `total` gets the block's
+// sum. `scan` is 32 entries of shared memory, free again on return.
+__device__ uint32_t block_inclusive_scan(uint32_t v, uint32_t* scan, uint32_t& total) {
+    const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32, n_warps = blockDim.x / 32;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        const uint32_t n = __shfl_up_sync(ops::kFullMask, v, o);
+        if (lane >= unsigned(o)) v += n;
+    }
+    if (lane == 31) scan[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        uint32_t w = lane < n_warps ? scan[lane] : 0;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            const uint32_t n = __shfl_up_sync(ops::kFullMask, w, o);
+            if (lane >= unsigned(o)) w += n;
+        }
+        scan[lane] = w;
+    }
+    __syncthreads();
+    if (warp > 0) v += scan[warp - 1];
+    total = scan[n_warps - 1];
+    __syncthreads();
+    return v;
+}
+
+// The bin b of histogram h (n_bins, higher bin = larger keys) holding the need-th largest key:
+// found = {b, keys in bins above b, keys in b}. Needs at least `need` keys in h.
+__device__ void find_bin(const uint32_t* h, uint32_t n_bins, uint32_t need, uint32_t* found, uint32_t* scan) {
+    const uint32_t per = n_bins / blockDim.x;
+    const uint32_t lo = threadIdx.x * per;
+    uint32_t local = 0;
+    for (uint32_t j = 0; j < per; ++j) local += h[lo + j];
+    uint32_t total;
+    const uint32_t inclusive = block_inclusive_scan(local, scan, total);
+    uint32_t cum = total - inclusive;  // keys in the bins of the threads above this one
+    for (int j = int(per) - 1; j >= 0; --j) {
+        const uint32_t c = h[lo + uint32_t(j)];
+        if (cum < need && cum + c >= need) {  // true for exactly one bin of the block
+            found[0] = lo + uint32_t(j);
+            found[1] = cum;
+            found[2] = c;
+        }
+        cum += c;
+    }
+    __syncthreads();
+}
+
+// (key, id) pairs: larger key first, then lower id.
+__device__ __forceinline__ bool before(uint2 a, uint2 b) { return a.x > b.x || (a.x == b.x && a.y < b.y); }
+
+// Sorts s[0, n) by `before`; n a power of two.
+__device__ void bitonic_sort(uint2* s, uint32_t n) {
+    for (uint32_t k = 2; k <= n; k <<= 1) {
+        for (uint32_t j = k >> 1; j > 0; j >>= 1) {
+            for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
+                const uint32_t p = i ^ j;
+                if (p > i) {
+                    const uint2 a = s[i], b = s[p];
+                    if ((i & k) == 0 ? before(b, a) : before(a, b)) {
+                        s[i] = b;
+                        s[p] = a;
+                    }
+                }
+            }
+            __syncthreads();
+        }
+    }
+}
+
+// out[0, need) = (key, id) of the first `need` logits of the row whose key equals `key`, in id
+// order: tiles of the row in order, each thread a run of consecutive ids, ranks by a block scan.
+template <bool kVec>
+__device__ void take_first_equal(const float* __restrict__ row, uint32_t n_vocab, uint32_t key, uint32_t need, uint2* out,
+                                 uint32_t* scan) {
+    constexpr uint32_t kRun = kVec ? 4 : 1;
+    uint32_t taken = 0;  // the same in every thread
+    for (uint32_t base = 0; base < n_vocab && taken < need; base += blockDim.x * kRun) {
+        const uint32_t first = base + threadIdx.x * kRun;
+        float x[4] = {0, 0, 0, 0};
+        if (first < n_vocab) {
+            if (kVec) {
+                const float4 v = __ldg(reinterpret_cast<const float4*>(row + first));
+                x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+            } else {
+                x[0] = __ldg(row + first);
+            }
+        }
+        uint32_t flags = 0, count = 0;
+#pragma unroll
+        for (uint32_t v = 0; v < kRun; ++v) {
+            if (first + v < n_vocab && order_key(x[v]) == key) {
+                flags |= 1u << v;
+                ++count;
+            }
+        }
+        uint32_t tile_total;
+        uint32_t rank = taken + block_inclusive_scan(count, scan, tile_total) - count;
+#pragma unroll
+        for (uint32_t v = 0; v < kRun; ++v) {
+            if (flags >> v & 1u) {
+                if (rank < need) out[rank] = make_uint2(key, first + v);
+                ++rank;
+            }
+        }
+        taken += tile_total;
+    }
+}
+
+// grid (n_splits, n_requests): histogram of the top 12 key bits and the log-sum-exp partial of
+// logits [blockIdx.x * kChunk, +kChunk) of the request's row.
+template <bool kVec>
+__global__ void __launch_bounds__(kHistThreads)
+    topk_histogram_kernel(const float* __restrict__ logits, uint32_t n_vocab, const TopkRow* __restrict__ requests,
+                          uint32_t n_splits, uint32_t* __restrict__ hist, float2* __restrict__ partials) {
+    __shared__ uint32_t h[kBins0];
+    __shared__ float2 red[32];
+    for (uint32_t i = threadIdx.x; i < kBins0; i += blockDim.x) h[i] = 0;
+    __syncthreads();
+    const float* row = logits + uint64_t(requests[blockIdx.y].row) * n_vocab;
+    const uint32_t begin = blockIdx.x * kChunk, end = min(begin + kChunk, n_vocab);
+    float m = -INFINITY, s = 0.0f;
+    for_each_logit<kVec>(row, begin, end, [&](float x, uint32_t) {
+        atomicAdd(&h[order_key(x) >> 20], 1u);
+        lse_add(m, s, x);
+    });
+    __syncthreads();
+    uint32_t* out = hist + uint64_t(blockIdx.y) * kBins0;
+    for (uint32_t i = threadIdx.x; i < kBins0; i += blockDim.x) {
+        if (h[i]) atomicAdd(&out[i], h[i]);
+    }
+    const float2 ms = block_lse(make_float2(m, s), red);
+    if (threadIdx.x == 0) partials[uint64_t(blockIdx.y) * n_splits + blockIdx.x] = ms;
+}
+
+// One block per request; see the top of the file.
+template <bool kVec>
+__global__ void __launch_bounds__(kThreads)
+    topk_select_kernel(const float* __restrict__ logits, uint32_t n_vocab, const TopkRow* __restrict__ requests,
+                       uint32_t n_splits, const uint32_t* __restrict__ hist, const float2* __restrict__ partials,
+                       const int32_t* __restrict__ extra_ids, TopkEntry* __restrict__ top,
+                       float* __restrict__ extra_logits, float* __restrict__ log_sum_exp) {
+    __shared__ uint2 slots[kSlots];  // (key, id) of the taken logits; first the histogram
+    __shared__ uint32_t scan[32];
+    __shared__ float2 red[32];
+    __shared__ uint32_t found[3];    // find_bin's answer
+    __shared__ uint32_t n_slots;
+    uint32_t* h = reinterpret_cast<uint32_t*>(slots);
+
+    const TopkRow req = requests[blockIdx.x];
+    const float* row = logits + uint64_t(req.row) * n_vocab;
+    const uint32_t n_top = min(max(req.n_top, 1u), min(n_vocab, kTopkMaxCandidates));
+
+    float2 ms = make_float2(-INFINITY, 0.0f);
+    for (uint32_t i = threadIdx.x; i < n_splits; i += blockDim.x) ms = lse_merge(ms, partials[uint64_t(blockIdx.x) * n_splits + i]);
+    ms = block_lse(ms, red);
+    if (threadIdx.x == 0) log_sum_exp[blockIdx.x] = ms.x + logf(ms.y);
+    for (uint32_t i = threadIdx.x; i < req.n_extra; i += blockDim.x) {
+        const int32_t id = extra_ids[req.extra_offset + i];
+        extra_logits[req.extra_offset + i] = id >= 0 && uint32_t(id) < n_vocab ? row[id] : NAN;
+    }
+
+    // The threshold: after each digit, `prefix` holds the resolved high bits (under `mask`) of the
+    // n_top-th largest key, `above` counts the keys above them and `need` the keys still to take
+    // from inside them.
+    for (uint32_t i = threadIdx.x; i < kBins0; i += blockDim.x) h[i] = hist[uint64_t(blockIdx.x) * kBins0 + i];
+    __syncthreads();
+    find_bin(h, kBins0, n_top, found, scan);
+    uint32_t above = found[1], need = n_top - found[1], in_bin = found[2];
+    uint32_t prefix = found[0] << 20, mask = 0xFFF00000u;
+    for (int shift = 10; shift >= 0 && above + in_bin > kSlots; shift -= 10) {
+        __syncthreads();  // found[] read by all
+        for (uint32_t i = threadIdx.x; i < kBins; i += blockDim.x) h[i] = 0;
+        __syncthreads();
+        for_each_logit<kVec>(row, 0, n_vocab, [&](float x, uint32_t) {
+            const uint32_t key = order_key(x);
+            if ((key & mask) == prefix) atomicAdd(&h[(key >> shift) & (kBins - 1)], 1u);
+        });
+        __syncthreads();
+        find_bin(h, kBins, need, found, scan);
+        above += found[1];
+        need -= found[1];
+        in_bin = found[2];
+        prefix |= found[0] << shift;
+        mask |= (kBins - 1) << shift;
+    }
+
+    // Take every key above the threshold bits, and the keys inside them when they fit.
+    const bool fits = above + in_bin <= kSlots;
+    if (threadIdx.x == 0) n_slots = 0;
+    __syncthreads();  // the histogram is dead from here: the slots take its place
+    for_each_logit<kVec>(row, 0, n_vocab, [&](float x, uint32_t id) {
+        const uint32_t key = order_key(x), high = key & mask;
+        if (high > prefix || (fits && high == prefix)) {
+            const uint32_t at = atomicAdd(&n_slots, 1u);
+            if (at < kSlots) slots[at] = make_uint2(key, id);
+        }
+    });
+    __syncthreads();
+    uint32_t total = above + in_bin;
+    if (!fits) {  // all 32 bits resolved: `prefix` is the threshold key itself
+        take_first_equal<kVec>(row, n_vocab, prefix, need, slots + above, scan);
+        total = above + need;
+    }
+    uint32_t n_sort = 1;
+    while (n_sort < total) n_sort <<= 1;
+    for (uint32_t i = total + threadIdx.x; i < n_sort; i += blockDim.x) slots[i] = make_uint2(0u, 0xFFFFFFFFu);  // sorts last
+    __syncthreads();
+    bitonic_sort(slots, n_sort);
+    for (uint32_t j = threadIdx.x; j < n_top; j += blockDim.x) {
+        const uint2 e = slots[j];
+        top[req.top_offset + j] = TopkEntry{int32_t(e.y), row[e.y]};  // the logit's own bits (-0 stays -0)
+    }
+}
+
+}  // namespace
+
+uint64_t topk_workspace_bytes(uint32_t n_requests, uint32_t n_vocab) {
+    const uint64_t n_splits = ops::ceil_div(n_vocab, kChunk);
+    return uint64_t(n_requests) * (kBins0 * sizeof(uint32_t) + n_splits * sizeof(float2));
+}
+
+void topk_rows(const float* logits, uint32_t n_vocab, const TopkRow* requests, uint32_t n_requests, uint32_t max_n_top,
+               const int32_t* extra_ids, TopkEntry* top, float* extra_logits, float* log_sum_exp, void* workspace,
+               cudaStream_t stream) {
+    if (n_requests == 0) return;
+    if (n_vocab == 0 || n_vocab > uint32_t(INT_MAX)) ops::invalid("topk_rows: bad vocabulary size " + std::to_string(n_vocab));
+    if (max_n_top == 0 || max_n_top > std::min(n_vocab, kTopkMaxCandidates)) {
+        ops::invalid("topk_rows: " + std::to_string(max_n_top) + " candidates asked of a row of " + std::to_string(n_vocab) +
+                     " (at most " + std::to_string(kTopkMaxCandidates) + ")");
+    }
+    if (n_requests > 65535) ops::invalid("topk_rows: too many rows (" + std::to_string(n_requests) + ")");
+    if (!workspace || (reinterpret_cast<uintptr_t>(workspace) & 7u)) ops::invalid("topk_rows: workspace missing or misaligned");
+    const uint32_t n_splits = uint32_t(ops::ceil_div(n_vocab, kChunk));
+    auto* hist = static_cast<uint32_t*>(workspace);                                   // (n_requests, kBins0)
+    auto* partials = reinterpret_cast<float2*>(hist + uint64_t(n_requests) * kBins0);  // (n_requests, n_splits)
+    CUDA_CHECK(cudaMemsetAsync(hist, 0, uint64_t(n_requests) * kBins0 * sizeof(uint32_t), stream));
+    const dim3 grid(n_splits, n_requests);
+    if (n_vocab % 4 == 0 && ops::aligned16(logits)) {
+        topk_histogram_kernel<true><<<grid, kHistThreads, 0, stream>>>(logits, n_vocab, requests, n_splits, hist, partials);
+        check_launch("topk_histogram");
+        topk_select_kernel<true><<<n_requests, kThreads, 0, stream>>>(logits, n_vocab, requests, n_splits, hist, partials,
+                                                                      extra_ids, top, extra_logits, log_sum_exp);
+    } else {
+        topk_histogram_kernel<false><<<grid, kHistThreads, 0, stream>>>(logits, n_vocab, requests, n_splits, hist, partials);
+        check_launch("topk_histogram");
+        topk_select_kernel<false><<<n_requests, kThreads, 0, stream>>>(logits, n_vocab, requests, n_splits, hist, partials,
+                                                                       extra_ids, top, extra_logits, log_sum_exp);
+    }
+    check_launch("topk_select");
+}
+
+}  // namespace llcuda::cuda
