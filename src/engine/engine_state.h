@@ -28,6 +28,7 @@ struct InferenceEngine::State {
     LoadOptions options;
     uint32_t n_ctx = 0;
     uint32_t max_step_tokens = 0;    // tokens one forward pass may carry (prefill chunk + decode tokens)
+    uint32_t max_logit_rows = 0;     // logits rows one forward pass may return
     std::unique_ptr<KvBlockTable> kv;
     std::unique_ptr<ComputeBackend> backend;
     std::unordered_set<int32_t> end_of_generation;

@@ -224,7 +224,7 @@ void run_prompt(InferenceEngine::State& s, const std::vector<int32_t>& tokens, b
     SequenceGuard seq(*s.kv);
     s.kv->reserve(seq.id(), uint32_t(tokens.size()));
     std::vector<float> logits;
-    const uint32_t chunk = std::min(s.options.prefill_chunk, s.max_step_tokens);
+    const uint32_t chunk = std::min({s.options.prefill_chunk, s.max_step_tokens, all_rows ? s.max_logit_rows : s.max_step_tokens});
     for (uint32_t begin = 0; begin < tokens.size(); begin += chunk) {
         const uint32_t n = std::min<uint32_t>(chunk, uint32_t(tokens.size()) - begin);
         const bool last_chunk = begin + n == tokens.size();

@@ -84,7 +84,10 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
     // one decode token per other running sequence.
     if (s->options.prefill_chunk == 0) s->options.prefill_chunk = cpu ? 64 : 512;
     s->max_step_tokens = s->options.prefill_chunk + s->options.max_sequences;
-    s->backend = make_backend(s->config, s->weights, shape, s->options, s->max_step_tokens, s->max_step_tokens);
+    // Logits rows: one per running sequence, and whole scoring chunks of up to 64 tokens (a row of a
+    // 262k vocabulary is 1 MiB, so a full prompt chunk of rows would dwarf the activations).
+    s->max_logit_rows = std::max(64u, 2 * s->options.max_sequences);  // decode rows + finishing prompts
+    s->backend = make_backend(s->config, s->weights, shape, s->options, s->max_step_tokens, s->max_logit_rows);
     for (const auto& t : g.tensors) s->n_parameters += t.n_elements();
     for (const auto& t : g.tensors) {
         if (t.name != "token_embd.weight" || !s->weights.output.present() ||

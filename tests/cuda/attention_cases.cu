@@ -14,8 +14,14 @@
 // engine sees end to end. Tolerance 1e-3 with an f16 cache, 1e-2 with q8_0 (its rounding, about
 // 0.4 % of each block's largest value, dominates).
 //
-// Bench cases: one Llama-3-8B decode token at contexts 512 to 32768 (split-KV); bytes = the K and
-// V slots read, plus q and the output.
+// Plans: decode steps at short contexts run one 8-warp block per KV head (no split), longer ones
+// split the context (flash-decoding, a merge kernel); batches of 32+ tokens group several tokens
+// per block unless DeviceBatch::n_seqs says every token is its own sequence. Cases reach each: a
+// lone decode token at short contexts, max_kv_len rounded up as decode graphs do ("kv bucket":
+// splits past the last position are empty), 40 decode sequences with and without n_seqs.
+//
+// Bench cases: one decode token of Llama-3-8B (32/8 x 128) and Llama-3.2-1B (32/8 x 64) at
+// contexts 144 (in a 256 bucket) to 32768; bytes = the K and V slots read, plus q and the output.
 #include <cmath>
 #include <span>
 #include <string>
@@ -144,9 +150,18 @@ AttnRun launch_attention(const AttnShape& sh, KvType type, const TestBatch& b, c
     return r;
 }
 
-CaseResult run_attention(const AttnShape& sh, KvType type, const std::vector<SeqSpec>& seqs, bool interleave,
+// Variants of a batch: token order, whether n_seqs is reported, max_kv_len rounded up to a bucket.
+struct AttnOpts {
+    bool interleave = false;
+    bool report_seqs = true;
+    uint32_t kv_bucket = 0;  // 0: max_kv_len exact
+};
+
+CaseResult run_attention(const AttnShape& sh, KvType type, const std::vector<SeqSpec>& seqs, const AttnOpts& opts,
                          bool timed) {
-    const TestBatch b = make_batch(seqs, 16, interleave);
+    TestBatch b = make_batch(seqs, 16, opts.interleave);
+    b.report_seqs = opts.report_seqs;
+    if (opts.kv_bucket) b.max_kv_len = (b.max_kv_len + opts.kv_bucket - 1) / opts.kv_bucket * opts.kv_bucket;
     const uint64_t n_slots = uint64_t(b.n_blocks) * b.block_size;
     const ContextRows ctx = random_context(sh, b);
     HostPool kp(type, sh.n_head_kv, sh.dk, n_slots), vp(type, sh.n_head_kv, sh.dv, n_slots);
@@ -232,6 +247,7 @@ CaseResult run_pipeline(const AttnShape& sh, KvType type, RopeStyle style, float
 
 const AttnShape kSmol{"smollm2 9/3x64", 9, 3, 64, 64, 0};
 const AttnShape kLlama{"llama3-8b 32/8x128", 32, 8, 128, 128, 0};
+const AttnShape kLlama1b{"llama3.2-1b 32/8x64", 32, 8, 64, 64, 0};
 const AttnShape kGemmaLocal{"gemma3-270m 4/1x256 window 512", 4, 1, 256, 256, 512};
 const AttnShape kGemmaGlobal{"gemma3-270m 4/1x256 global", 4, 1, 256, 256, 0};
 const AttnShape kPhi{"phi3 8/8x96", 8, 8, 96, 96, 0};                // head_dim not a power of two
@@ -251,16 +267,34 @@ std::string seq_name(const std::vector<SeqSpec>& seqs) {
     return s;
 }
 
+// 40 decode sequences at scattered positions (some sharing a block-size boundary).
+std::vector<SeqSpec> many_decodes() {
+    std::vector<SeqSpec> seqs;
+    for (uint32_t i = 0; i < 40; ++i) seqs.push_back({(i * 97) % 700, 1});
+    return seqs;
+}
+
 std::vector<OpCase> attention_cases() {
     std::vector<OpCase> cases;
-    auto add = [&](const AttnShape& sh, KvType t, std::vector<SeqSpec> seqs, bool interleave) {
+    auto add_opts = [&](const AttnShape& sh, KvType t, std::vector<SeqSpec> seqs, AttnOpts opts) {
         OpCase c;
         c.family = "attention";
-        c.name = std::string(sh.name) + " " + kv_name(t) + " [" + seq_name(seqs) + "]" + (interleave ? " interleaved" : "");
+        c.name = std::string(sh.name) + " " + kv_name(t) + " [" + seq_name(seqs) + "]" +
+                 (opts.interleave ? " interleaved" : "") + (opts.report_seqs ? "" : " n_seqs unknown") +
+                 (opts.kv_bucket ? " kv bucket " + std::to_string(opts.kv_bucket) : "");
         c.tolerance = 1e-4;
-        c.run = [sh, t, seqs, interleave](bool timed) { return run_attention(sh, t, seqs, interleave, timed); };
+        c.run = [sh, t, seqs, opts](bool timed) { return run_attention(sh, t, seqs, opts, timed); };
         cases.push_back(std::move(c));
     };
+    auto add = [&](const AttnShape& sh, KvType t, std::vector<SeqSpec> seqs, bool interleave) {
+        AttnOpts o;
+        o.interleave = interleave;
+        add_opts(sh, t, std::move(seqs), o);
+    };
+    AttnOpts unknown_seqs, bucket256, bucket1024;
+    unknown_seqs.report_seqs = false;
+    bucket256.kv_bucket = 256;
+    bucket1024.kv_bucket = 1024;
     for (const KvType t : {KvType::F16, KvType::Q8_0}) {
         for (const AttnShape* sh : {&kSmol, &kLlama, &kGemmaGlobal, &kPhi, &kWideGroup, &kKv}) {
             add(*sh, t, kRagged, false);
@@ -273,10 +307,30 @@ std::vector<OpCase> attention_cases() {
         add(kLlama, t, {{0, 64}}, false);                 // prefill from the start
         add(kGemmaLocal, t, {{300, 300}}, false);         // prefill chunk crossing the window
         add(kSmol, t, {{200, 150}, {7, 3}}, false);       // two chunks
+        // One decode token at short contexts (8-warp blocks, no split), every head size.
+        for (const AttnShape* sh : {&kSmol, &kLlama, &kLlama1b, &kGemmaGlobal, &kPhi, &kWideGroup, &kKv}) {
+            add(*sh, t, {{70, 1}}, false);
+        }
+        add(kLlama, t, {{143, 1}}, false);
+        add_opts(kLlama, t, {{40, 1}}, bucket256);     // graph bucket: loop ends at the real position
+        add_opts(kLlama, t, {{300, 1}}, bucket1024);   // splits past position 300 are empty
+        add_opts(kGemmaLocal, t, {{700, 1}}, bucket1024);
+        add(kLlama, t, many_decodes(), false);            // 40 one-token sequences, n_seqs known
+        add_opts(kLlama, t, many_decodes(), unknown_seqs);  // same, tiles of two sequences
+        add_opts(kSmol, t, {{0, 64}}, unknown_seqs);       // prefill tiles without n_seqs
     }
-    // Bench: one Llama-3-8B decode token at growing contexts.
-    for (const uint32_t ctx : {512u, 4096u, 16384u, 32768u}) add(kLlama, KvType::F16, {{ctx - 1, 1}}, false);
-    add(kLlama, KvType::Q8_0, {{32767, 1}}, false);
+    // Bench: one decode token at growing contexts; 144 as a decode graph sees it (256 bucket).
+    for (const AttnShape* sh : {&kLlama, &kLlama1b}) {
+        add_opts(*sh, KvType::F16, {{143, 1}}, bucket256);
+        for (const uint32_t ctx : {512u, 4096u, 16384u, 32768u}) add(*sh, KvType::F16, {{ctx - 1, 1}}, false);
+        add(*sh, KvType::Q8_0, {{16383, 1}}, false);
+        add(*sh, KvType::Q8_0, {{32767, 1}}, false);
+    }
+    // Bench: 16 decode sequences of 4096 positions each (batched decode).
+    {
+        std::vector<SeqSpec> batch16(16, SeqSpec{4095, 1});
+        add(kLlama, KvType::F16, batch16, false);
+    }
 
     struct Pipe {
         const AttnShape* sh;

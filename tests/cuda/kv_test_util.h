@@ -33,6 +33,7 @@ struct SeqSpec {
 struct TestBatch {
     std::vector<SeqSpec> seqs;
     uint32_t block_size = 16, table_stride = 0, n_blocks = 0, max_kv_len = 0;
+    bool report_seqs = true;  // view() fills DeviceBatch::n_seqs (else 0: unknown)
     std::vector<int32_t> token_pos, token_seq, page_tables;  // (n_tokens), (n_tokens), (n_seqs, table_stride)
     std::unique_ptr<DeviceArray<int32_t>> d_pos, d_seq, d_tables;
 
@@ -49,6 +50,7 @@ struct TestBatch {
         b.table_stride = table_stride;
         b.block_size = block_size;
         b.max_kv_len = max_kv_len;
+        b.n_seqs = report_seqs ? uint32_t(seqs.size()) : 0;
         return b;
     }
 };

@@ -5,6 +5,9 @@
 // the scale differs by a few ulps); 1e-6 for the elementwise ops (expf/tanhf on the device are
 // within two ulps of libm); 0 for bias adds and plain residual adds (one float add, exact) and for
 // argmax (the error is the number of rows whose id differs).
+//
+// Bench cases: n_tokens = 1 at Llama-3-8B (d 4096, ff 14336, vocab 128256) and Llama-3.2-1B
+// (d 2048, ff 8192) shapes, Gemma-3's 262144 vocabulary for argmax and softcap.
 #include <algorithm>
 #include <cmath>
 #include <span>
@@ -158,7 +161,8 @@ CaseResult run_softcap(uint64_t n, float cap, bool timed) {
 
 // ---- argmax_rows: each row's maximum is planted twice (ties) at random places ----
 
-CaseResult run_argmax(uint32_t rows, uint32_t n_vocab, bool timed) {
+// with_scratch: the many-blocks-per-row overload (argmax_scratch_bytes of scratch).
+CaseResult run_argmax(uint32_t rows, uint32_t n_vocab, bool with_scratch, bool timed) {
     std::vector<float> x = random_floats(uint64_t(rows) * n_vocab, -10.0f, 10.0f);
     std::mt19937_64& rng = test_rng();
     for (uint32_t r = 0; r < rows; ++r) {
@@ -169,7 +173,16 @@ CaseResult run_argmax(uint32_t rows, uint32_t n_vocab, bool timed) {
     DeviceArray<float> dx(x);
     DeviceArray<int32_t> ids(rows);
     ids.poison();
-    argmax_rows(dx.get(), rows, n_vocab, ids.get(), nullptr);
+    DeviceArray<uint8_t> scratch(argmax_scratch_bytes(rows, n_vocab));
+    scratch.poison();  // no initialization needed
+    auto launch = [&] {
+        if (with_scratch) {
+            argmax_rows(dx.get(), rows, n_vocab, ids.get(), scratch.get(), nullptr);
+        } else {
+            argmax_rows(dx.get(), rows, n_vocab, ids.get(), nullptr);
+        }
+    };
+    launch();
     sync_check("argmax_rows");
     const std::vector<int32_t> got = ids.download();
     CaseResult res;
@@ -180,7 +193,7 @@ CaseResult run_argmax(uint32_t rows, uint32_t n_vocab, bool timed) {
         if (got[r] != want) res.error += 1;
     }
     res.bytes = uint64_t(rows) * n_vocab * sizeof(float) + rows * sizeof(int32_t);
-    if (timed) res.median_us = time_median_us([&] { argmax_rows(dx.get(), rows, n_vocab, ids.get(), nullptr); });
+    if (timed) res.median_us = time_median_us(launch);
     return res;
 }
 
@@ -191,13 +204,15 @@ std::vector<OpCase> ops_cases() {
     };
     // rms_norm: Llama-3-8B (bench), SmolLM2, Gemma-3-270M, a row that is not a multiple of 4 (scalar path).
     using Shape = std::pair<uint32_t, uint32_t>;
-    const Shape norm_shapes[] = {{1, 4096}, {7, 576}, {3, 640}, {5, 1001}, {64, 4096}};
+    // 2 x 20480 and 2 x 9001: rows past the register-held sizes (two passes over memory).
+    const Shape norm_shapes[] = {{1, 4096}, {1, 2048}, {7, 576}, {3, 640}, {5, 1001}, {64, 4096}, {16, 4096},
+                                 {2, 20480}, {2, 9001}};
     for (const Shape& s : norm_shapes) {
         const uint32_t rows = s.first, dim = s.second;
         add("rms_norm", shape(rows, dim), 1e-5, [=](bool t) { return run_rms_norm(rows, dim, false, t); });
     }
     add("rms_norm", shape(4, 576) + " in place", 1e-5, [](bool t) { return run_rms_norm(4, 576, true, t); });
-    const Shape residual_shapes[] = {{1, 4096}, {5, 640}, {3, 1001}};
+    const Shape residual_shapes[] = {{1, 4096}, {1, 2048}, {5, 640}, {3, 1001}, {16, 4096}};
     for (const Shape& s : residual_shapes) {
         const uint32_t rows = s.first, dim = s.second;
         add("add_residual", shape(rows, dim) + " post-norm", 1e-5,
@@ -208,8 +223,15 @@ std::vector<OpCase> ops_cases() {
     add("rms_norm_heads", "5 rows 4x256", 1e-5, [](bool t) { return run_rms_norm_heads(5, 4, 256, t); });
     add("rms_norm_heads", "3 rows 16x128", 1e-5, [](bool t) { return run_rms_norm_heads(3, 16, 128, t); });
     add("rms_norm_heads", "70 rows 3x64", 1e-5, [](bool t) { return run_rms_norm_heads(70, 3, 64, t); });
+    add("rms_norm_heads", "2 rows 3x320", 1e-5, [](bool t) { return run_rms_norm_heads(2, 3, 320, t); });
+    add("rms_norm_heads", "2 rows 5x96", 1e-5, [](bool t) { return run_rms_norm_heads(2, 5, 96, t); });
+    add("rms_norm_heads", "1 row 32x128", 1e-5, [](bool t) { return run_rms_norm_heads(1, 32, 128, t); });
+    add("rms_norm_heads", "1 row 32x64", 1e-5, [](bool t) { return run_rms_norm_heads(1, 32, 64, t); });
     add("add_bias", shape(1, 896), 0.0, [](bool t) { return run_add_bias(1, 896, t); });
     add("add_bias", shape(9, 1001), 0.0, [](bool t) { return run_add_bias(9, 1001, t); });
+    add("add_bias", shape(1, 4096), 0.0, [](bool t) { return run_add_bias(1, 4096, t); });
+    add("add_bias", shape(1, 2048), 0.0, [](bool t) { return run_add_bias(1, 2048, t); });
+    add("add_bias", shape(3, 1026), 0.0, [](bool t) { return run_add_bias(3, 1026, t); });
     // glu: Llama-3-8B SwiGLU (bench), Gemma GeGLU, phi3's fused gate/up, an odd width (scalar path).
     add("glu", shape(1, 14336) + " silu", 1e-6, [](bool t) { return run_glu(1, 14336, Activation::Silu, false, t); });
     add("glu", shape(6, 2048) + " gelu_tanh", 1e-6,
@@ -218,12 +240,23 @@ std::vector<OpCase> ops_cases() {
         [](bool t) { return run_glu(3, 8192, Activation::Silu, true, t); });
     add("glu", shape(4, 1001) + " gelu_tanh", 1e-6,
         [](bool t) { return run_glu(4, 1001, Activation::GeluTanh, false, t); });
+    add("glu", shape(1, 14336) + " silu fused gate|up", 1e-6,
+        [](bool t) { return run_glu(1, 14336, Activation::Silu, true, t); });
+    add("glu", shape(1, 8192) + " silu", 1e-6, [](bool t) { return run_glu(1, 8192, Activation::Silu, false, t); });
+    add("glu", shape(16, 14336) + " silu", 1e-6, [](bool t) { return run_glu(16, 14336, Activation::Silu, false, t); });
     add("softcap", "262144x2 cap 30", 1e-6, [](bool t) { return run_softcap(2 * 262144, 30.0f, t); });
     add("softcap", "1001 cap 50", 1e-6, [](bool t) { return run_softcap(1001, 50.0f, t); });
-    // argmax: Gemma-3 vocabulary, SmolLM2 vocabulary, an odd one (scalar path).
-    add("argmax_rows", "1x262144", 0.0, [](bool t) { return run_argmax(1, 262144, t); });
-    add("argmax_rows", "8x49152", 0.0, [](bool t) { return run_argmax(8, 49152, t); });
-    add("argmax_rows", "3x1001", 0.0, [](bool t) { return run_argmax(3, 1001, t); });
+    add("softcap", "128256 cap 30", 1e-6, [](bool t) { return run_softcap(128256, 30.0f, t); });
+    // argmax: Gemma-3, Llama-3 and SmolLM2 vocabularies, odd ones (scalar paths), one block per
+    // row and with scratch (several blocks per row; the odd 5003 ends in a partial chunk).
+    for (const bool scratch : {false, true}) {
+        const std::string how = scratch ? " scratch" : "";
+        add("argmax_rows", "1x262144" + how, 0.0, [=](bool t) { return run_argmax(1, 262144, scratch, t); });
+        add("argmax_rows", "1x128256" + how, 0.0, [=](bool t) { return run_argmax(1, 128256, scratch, t); });
+        add("argmax_rows", "8x49152" + how, 0.0, [=](bool t) { return run_argmax(8, 49152, scratch, t); });
+        add("argmax_rows", "3x1001" + how, 0.0, [=](bool t) { return run_argmax(3, 1001, scratch, t); });
+        add("argmax_rows", "2x5003" + how, 0.0, [=](bool t) { return run_argmax(2, 5003, scratch, t); });
+    }
     return cases;
 }
 

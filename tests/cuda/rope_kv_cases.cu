@@ -33,9 +33,11 @@ struct RopeShape {
 };
 
 const std::vector<SeqSpec> kSeqs = {{0, 20}, {1234, 1}, {3001, 5}};  // prefill, decode, short chunk
+const std::vector<SeqSpec> kDecodeOne = {{1000, 1}};                // one decode token (bench)
 
-CaseResult run_rope(const RopeShape& sh, KvType kv_type, bool check_cache, bool timed) {
-    const TestBatch b = make_batch(kSeqs, 16);
+CaseResult run_rope(const RopeShape& sh, KvType kv_type, bool check_cache, const std::vector<SeqSpec>& seqs,
+                    bool timed) {
+    const TestBatch b = make_batch(seqs, 16);
     const uint32_t n = b.n_tokens(), hd = sh.head_dim;
     const uint32_t q_stride = sh.n_head * hd + 8;  // padding columns must be left alone
     const uint32_t k_stride = sh.n_head_kv * hd + 4, v_stride = sh.n_head_kv * hd;
@@ -126,19 +128,26 @@ std::vector<OpCase> rope_cases() {
         {"gemma3-270m 4/1x256 neox local", 4, 1, 256, 256, RopeStyle::Neox, 10000.0f, 1.0f, false},
         {"neox 8/2x128 rope_dim 64 scale 0.25 factors", 8, 2, 128, 64, RopeStyle::Neox, 10000.0f, 0.25f, true},
         {"adjacent 6/2x64 rope_dim 32", 6, 2, 64, 32, RopeStyle::Adjacent, 10000.0f, 1.0f, false},
+        {"phi3 8/8x96 neox rope_dim 32", 8, 8, 96, 32, RopeStyle::Neox, 10000.0f, 1.0f, false},
+        {"llama3.2-1b 32/8x64 adjacent rope_freqs", 32, 8, 64, 64, RopeStyle::Adjacent, 500000.0f, 1.0f, true},
     };
     std::vector<OpCase> cases;
+    auto add = [&](const RopeShape& sh, KvType t, bool cache, const std::vector<SeqSpec>& seqs, const char* suffix) {
+        OpCase c;
+        c.family = "rope_store_kv";
+        c.name = std::string(sh.name) + " kv " + kv_name(t) + (cache ? " cache" : " q") + suffix;
+        c.tolerance = cache ? 1e-3 : 1e-4;
+        c.run = [sh, t, cache, seqs](bool timed) { return run_rope(sh, t, cache, seqs, timed); };
+        cases.push_back(std::move(c));
+    };
     for (const RopeShape& sh : shapes) {
         for (const KvType t : {KvType::F16, KvType::Q8_0}) {
-            for (const bool cache : {false, true}) {
-                OpCase c;
-                c.family = "rope_store_kv";
-                c.name = std::string(sh.name) + " kv " + kv_name(t) + (cache ? " cache" : " q");
-                c.tolerance = cache ? 1e-3 : 1e-4;
-                c.run = [sh, t, cache](bool timed) { return run_rope(sh, t, cache, timed); };
-                cases.push_back(std::move(c));
-            }
+            for (const bool cache : {false, true}) add(sh, t, cache, kSeqs, "");
         }
+    }
+    // One decode token (the bench cases for n_tokens = 1): Llama-3-8B and Llama-3.2-1B.
+    for (const int i : {1, 7}) {
+        for (const KvType t : {KvType::F16, KvType::Q8_0}) add(shapes[i], t, true, kDecodeOne, " decode 1 token");
     }
     return cases;
 }

@@ -87,16 +87,45 @@ TEST(Planner, WeightSizesAreTheCandidatesSizes) {
 
 // The case `llcuda quantize --dry-run` and `llcuda recommend` disagreed on before they shared the
 // planner: Gemma-3-270M (262k-token vocabulary, 18 layers of one 256-wide KV head) in 0.7 GiB.
-TEST(Planner, Gemma3InSevenTenthsOfAGiB) {
+// Gemma-3-270M on small budgets: the recommendation is the most precise candidate that fits with
+// the requested context (every more precise one does not), and its total stays inside the budget;
+// a more generous budget never gets a less precise recommendation.
+TEST(Planner, Gemma3OnSmallBudgets) {
     LLCUDA_REQUIRE_FILE(test::gemma3_path());
-    PlanRequest r;
-    r.model = test::gemma3_path();
-    r.vram_gib = 0.7;
-    const Plan p = plan_deployment(r);
-    EXPECT_EQ(p.recommended_type, "Q6_K");
-    EXPECT_EQ(p.recommended_kv_type, "f16");
-    EXPECT_LE(p.recommended_total_bytes, p.budget_bytes);
-    EXPECT_GE(p.recommended_context, r.context);
+    for (double gib : {0.7, 0.9, 1.2}) {
+        PlanRequest r;
+        r.model = test::gemma3_path();
+        r.vram_gib = gib;
+        const Plan p = plan_deployment(r);
+        if (p.recommended_type.empty()) {
+            for (const auto& c : p.candidates) EXPECT_FALSE(c.fits) << gib << " GiB: " << c.type << " fits";
+            continue;
+        }
+        EXPECT_LE(p.recommended_total_bytes, p.budget_bytes) << gib;
+        EXPECT_GE(p.recommended_context, r.context) << gib;
+        bool seen = false;
+        for (const auto& c : p.candidates) {  // highest precision first
+            if (c.type == p.recommended_type) {
+                EXPECT_TRUE(c.fits) << gib;
+                seen = true;
+                break;
+            }
+        }
+        EXPECT_TRUE(seen) << gib << " GiB: " << p.recommended_type << " is not a candidate";
+    }
+    auto rank = [](const Plan& p) {
+        for (size_t i = 0; i < p.candidates.size(); ++i)
+            if (p.candidates[i].type == p.recommended_type) return i;
+        return p.candidates.size();
+    };
+    PlanRequest small;
+    small.model = test::gemma3_path();
+    small.vram_gib = 0.7;
+    PlanRequest roomy = small;
+    roomy.vram_gib = 1.2;
+    const Plan a = plan_deployment(small), b = plan_deployment(roomy);
+    EXPECT_FALSE(b.recommended_type.empty());
+    EXPECT_LE(rank(b), rank(a)) << b.recommended_type << " at 1.2 GiB vs " << a.recommended_type << " at 0.7 GiB";
 }
 
 TEST(Planner, StrategyNames) {

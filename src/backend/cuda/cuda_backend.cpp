@@ -140,6 +140,7 @@ private:
     PinnedBuffer topk_up_host_, topk_down_host_;
     uint64_t topk_up_cap_ = 0, topk_down_cap_ = 0;
     DeviceBuffer attn_scratch_;
+    DeviceBuffer argmax_scratch_;  // partial maxima of the many-block argmax
     // Metadata: (T) token ids, (T) positions, (T) sequence index, (R) logits rows, then page tables.
     DeviceBuffer meta_;
     PinnedBuffer meta_host_;
@@ -202,6 +203,7 @@ CudaBackend::CudaBackend(const ModelConfig& c, const ModelWeights& w, const KvCa
     ap.head_dim_v = c.head_dim_v;
     const uint64_t scratch = attention_scratch_bytes(ap, uint32_t(T), uint32_t(std::min<uint64_t>(slots, UINT32_MAX)));
     if (scratch > 0) attn_scratch_ = DeviceBuffer(scratch, "attention scratch");
+    argmax_scratch_ = DeviceBuffer(argmax_scratch_bytes(uint32_t(R), c.n_vocab), "argmax scratch");
 }
 
 CudaBackend::~CudaBackend() {
@@ -365,6 +367,7 @@ void CudaBackend::forward(const Batch& batch) {
     db.table_stride = table_stride;
     db.block_size = kv_shape_.block_size;
     db.max_kv_len = max_kv_len;
+    db.n_seqs = uint32_t(batch.sequences.size());
     n_logit_rows_ = n_logits;
 
     profiler_.count_pass();
@@ -529,7 +532,7 @@ std::vector<int32_t> CudaBackend::argmax() {
         return ids;
     }
     argmax_rows(static_cast<const float*>(logits_.get()), n_logit_rows_, c_.n_vocab, static_cast<int32_t*>(ids_.get()),
-                stream_);
+                argmax_scratch_.get(), stream_);
     CUDA_CHECK(cudaMemcpyAsync(ids.data(), ids_.get(), ids.size() * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     if (profiler_.enabled()) profiler_.collect();

@@ -16,10 +16,14 @@
 // U of them per lane group per step. Loads are double-buffered in registers: the next step's rows
 // are in flight while the current step is computed, and the rows of the step after that are
 // prefetched into L2, with their page-table entries read one step earlier still; so a warp keeps
-// about two steps of K/V bytes on their way from DRAM (~8 KB for Llama-3-8B). Each lane group keeps
+// about two steps of K/V bytes on their way from DRAM (~6 KB for Llama-3-8B). Each lane group keeps
 // a private online softmax (running max m, sum l, accumulator) per row in registers; scores are in
 // base 2 (q is pre-multiplied by scale * log2 e). At the end the lane groups of a warp are merged
 // with shuffles and the warps through shared memory; the only barriers are at that merge.
+//
+// Both kernels are launched with programmatic dependent launch (matvec_stream.cuh): before
+// pdl_wait() a block reads only positions and page tables and asks L2 for its first rows; q, the
+// newest K/V row (rope_store_kv, the kernel before) and every write come after it.
 //
 // A tile's tokens may belong to different sequences (a ragged batch); the block then handles each
 // run of same-sequence tokens in turn, so K/V rows are only shared within one page table.
@@ -33,6 +37,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/matvec_stream.cuh"
 #include "backend/cuda/ops_common.cuh"
 #include "backend/cuda/ops_kv.cuh"
 
@@ -43,13 +48,16 @@ namespace {
 constexpr uint32_t kMaxRows = 8;          // (token, head) rows per block
 constexpr uint32_t kTileTokensFrom = 32;  // batches this large may put several tokens in a block
 constexpr uint32_t kMaxSplits = 128;
-constexpr uint32_t kShortSteps = 4;       // contexts covered in this many 8-warp steps skip splitting
+constexpr uint32_t kShortSteps = 6;       // contexts covered in this many 8-warp steps skip splitting
 constexpr int kCombineThreads = 256;
 constexpr float kLog2e = 1.4426950408889634f;
 
-// Positions each lane group loads per step (one K and one V row part each, double-buffered): 8 rows
-// of q and accumulators leave registers for fewer.
-__host__ __device__ constexpr int step_units(int rows) { return rows <= 4 ? 4 : 2; }
+// Positions each lane group loads per step (one K and one V row part each, double-buffered), as
+// many as the registers left by q and the accumulators of `rows` rows hold without spilling
+// (f16 parts take 4 registers, q8_0 parts 3).
+__host__ __device__ constexpr int step_units(int rows, KvType type) {
+    return rows <= 2 ? 4 : rows <= 4 ? (type == KvType::F16 ? 3 : 4) : 2;
+}
 
 // Blocks per SM that the register allocation must allow (__launch_bounds__); the split planner
 // assumes exactly this residency. 4-warp blocks: 1 row fits 128 registers, 2-4 rows 168 (4 rows
@@ -101,8 +109,10 @@ int sm_count() {
 // the context is cut so that they do, each split at least one step of positions long. One wave,
 // not more: every block does the same work, so a second partial wave would only add a tail. Short
 // contexts in small grids take one 8-warp block per (tile, chunk) instead: up to kShortSteps steps
-// in one kernel beat a split (whose merge kernel alone costs about two steps).
-Plan make_plan(const AttentionParams& p, uint32_t n_tokens, uint32_t n_seqs, uint32_t max_kv_len, int n_sm) {
+// in one kernel cost about what a split's fill, one step and its merge kernel cost, and a decode
+// graph's bucketed max_kv_len (256) usually overstates the context, which the loop does not.
+Plan make_plan(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint32_t n_seqs, uint32_t max_kv_len,
+               int n_sm) {
     Plan plan;
     const uint32_t group = p.n_head / p.n_head_kv;
     plan.heads_per_chunk = std::min(group, kMaxRows);
@@ -117,7 +127,7 @@ Plan make_plan(const AttentionParams& p, uint32_t n_tokens, uint32_t n_seqs, uin
     const uint64_t wave = uint64_t(n_sm) * uint64_t(min_blocks(int(plan.rows), 4));
     const uint32_t kv_len = std::max(max_kv_len, 1u);
     const uint32_t lanes_per_pos = padded_dim(p) / 8;
-    const uint32_t per_warp_step = (32 / lanes_per_pos) * uint32_t(step_units(int(plan.rows)));
+    const uint32_t per_warp_step = (32 / lanes_per_pos) * uint32_t(step_units(int(plan.rows), kv_type));
     uint64_t splits = 1;
     if (blocks < wave) {
         // 8-warp blocks need W * rows * D floats of shared memory for their merge (at most 32 KB).
@@ -218,10 +228,14 @@ struct RowPart {
                 x[2 * i + 1] = f.y;
             }
         } else {
+            // Each int8 q, offset to q + 128, becomes the low byte of the float 2^23 + q + 128
+            // (one byte permute), then one subtraction: exact, and no quarter-rate I2F.
+            const uint32_t lo = raw.x ^ 0x80808080u, hi = raw.y ^ 0x80808080u;
+            constexpr float kBias = 8388608.0f + 128.0f;
 #pragma unroll
             for (int i = 0; i < 4; ++i) {
-                x[i] = float(int8_t(raw.x >> (8 * i)));
-                x[4 + i] = float(int8_t(raw.y >> (8 * i)));
+                x[i] = __uint_as_float(__byte_perm(lo, 0x4B000000u, 0x7440u + unsigned(i))) - kBias;
+                x[4 + i] = __uint_as_float(__byte_perm(hi, 0x4B000000u, 0x7440u + unsigned(i))) - kBias;
             }
         }
     }
@@ -231,7 +245,7 @@ template <int D, int R, int W, KvType kType>
 __global__ void __launch_bounds__(W * 32, min_blocks(R, W)) attention_kernel(const Args a) {
     constexpr int L = D / 8;   // lanes per position
     constexpr int P = 32 / L;  // positions per warp per step and unit
-    constexpr int U = step_units(R);
+    constexpr int U = step_units(R, kType);
     constexpr uint32_t kStep = W * P * U;  // positions per block per step
     static_assert(W * R * D <= 8192, "merge buffer over 32 KB");
     __shared__ float s_acc[W][R][D];
@@ -279,16 +293,10 @@ __global__ void __launch_bounds__(W * 32, min_blocks(R, W)) attention_kernel(con
 #pragma unroll
             for (int i = 0; i < 8; ++i) q[r][i] = acc[r][i] = 0.0f;
             if (uint32_t(r) < n_rows) {
-                const uint32_t tok = t0 + uint32_t(r) / hc, head = head0 + uint32_t(r) % hc;
-                const uint32_t pos = uint32_t(a.token_pos[tok]);
+                const uint32_t pos = uint32_t(a.token_pos[t0 + uint32_t(r) / hc]);
                 hi[r] = pos;
                 jlo = min(jlo, pos + 1 > span ? pos + 1 - span : 0u);
                 jhi = max(jhi, pos + 1);
-                if (k_lane) {
-                    const float* qr = a.q + uint64_t(tok) * a.q_stride + uint64_t(head) * a.dk + dim0;
-#pragma unroll
-                    for (int i = 0; i < 8; ++i) q[r][i] = qr[i] * a.qscale;
-                }
             }
         }
 
@@ -306,6 +314,17 @@ __global__ void __launch_bounds__(W * 32, min_blocks(R, W)) attention_kernel(con
                 sl[u] = j < jend ? uint32_t(table[blk]) * bs + (j - blk * bs) : 0;
             }
         };
+        // Asks L2 for the rows of the step at `base` (slots sl).
+        auto prefetch_step = [&](const uint32_t(&sl)[U], uint32_t base) {
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                if (pos_of(base, u) < jend) {
+                    const uint64_t slot = sl[u];
+                    if (k_lane) Part::prefetch(a.k_pool + slot * a.k_slot_bytes, k_at, k_sat, li == 0);
+                    if (v_lane) Part::prefetch(a.v_pool + slot * a.v_slot_bytes, v_at, v_sat, li == 0);
+                }
+            }
+        };
         // Loads the rows of the step at `base` into registers, prefetches the next step's rows into
         // L2 and looks up the slots of the step after that.
         auto issue = [&](Part(&kr)[U], Part(&vr)[U], uint32_t base) {
@@ -319,16 +338,9 @@ __global__ void __launch_bounds__(W * 32, min_blocks(R, W)) attention_kernel(con
                     if (v_lane) vr[u].load(a.v_pool + uint64_t(sl0[u]) * a.v_slot_bytes, v_at, v_sat);
                 }
             }
+            prefetch_step(sl1, base + kStep);
 #pragma unroll
-            for (int u = 0; u < U; ++u) {
-                const uint32_t j = pos_of(base + kStep, u);
-                if (j < jend) {
-                    const uint64_t slot = sl1[u];
-                    if (k_lane) Part::prefetch(a.k_pool + slot * a.k_slot_bytes, k_at, k_sat, li == 0);
-                    if (v_lane) Part::prefetch(a.v_pool + slot * a.v_slot_bytes, v_at, v_sat, li == 0);
-                }
-                sl0[u] = sl1[u];
-            }
+            for (int u = 0; u < U; ++u) sl0[u] = sl1[u];
             fetch_slots(sl1, base + 2 * kStep);
         };
         // Scores of one step's positions (-inf where a row must not look), then one online softmax
@@ -389,11 +401,28 @@ __global__ void __launch_bounds__(W * 32, min_blocks(R, W)) attention_kernel(con
             }
         };
 
+        // Before pdl_wait only what earlier kernels or the host wrote: positions, page tables, and
+        // an L2 prefetch of the first step's rows (a hint; the newest row may still be in writing).
+        if (jbeg < jend) {
+            fetch_slots(sl0, jbeg);
+            fetch_slots(sl1, jbeg + kStep);
+            prefetch_step(sl0, jbeg);
+        }
+        pdl_wait();  // q and this step's K/V row come from the previous kernels
+        pdl_launch_dependents();
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            if (uint32_t(r) < n_rows && k_lane) {
+                const uint32_t tok = t0 + uint32_t(r) / hc, head = head0 + uint32_t(r) % hc;
+                const float* qr = a.q + uint64_t(tok) * a.q_stride + uint64_t(head) * a.dk + dim0;
+#pragma unroll
+                for (int i = 0; i < 8; ++i) q[r][i] = qr[i] * a.qscale;
+            }
+        }
+
         // The loop bounds are the same for the whole block, so every lane reaches every shuffle.
         if (jbeg < jend) {
             Part ka[U], va[U], kb[U], vb[U];
-            fetch_slots(sl0, jbeg);
-            fetch_slots(sl1, jbeg + kStep);
             issue(ka, va, jbeg);
             for (uint32_t base = jbeg;; base += 2 * kStep) {
                 issue(kb, vb, base + kStep);  // loads nothing past the end
@@ -483,6 +512,8 @@ __global__ void __launch_bounds__(kCombineThreads)
     static_assert(kMaxSplits <= kCombineThreads, "one thread per split");
     const uint64_t row = blockIdx.x;
     const uint32_t tid = threadIdx.x;
+    pdl_wait();
+    pdl_launch_dependents();
     const float* ml = part_ml + row * n_splits * 2;
     float m = -INFINITY, l = 0.0f;
     if (tid < n_splits) {
@@ -539,11 +570,9 @@ __global__ void __launch_bounds__(kCombineThreads)
 
 template <int D, int R, int W>
 void launch_type(const Args& a, dim3 grid, KvType type, cudaStream_t stream) {
-    if (type == KvType::F16) {
-        attention_kernel<D, R, W, KvType::F16><<<grid, W * 32, 0, stream>>>(a);
-    } else {
-        attention_kernel<D, R, W, KvType::Q8_0><<<grid, W * 32, 0, stream>>>(a);
-    }
+    launch_stream_kernel(type == KvType::F16 ? attention_kernel<D, R, W, KvType::F16>
+                                             : attention_kernel<D, R, W, KvType::Q8_0>,
+                         grid, dim3(W * 32), 0, stream, "attention", a);
 }
 
 template <int D, int R>
@@ -579,9 +608,11 @@ uint64_t attention_scratch_bytes(const AttentionParams& p, uint32_t max_tokens, 
     for (uint32_t n = 1; n <= max_tokens; ++n) {
         // Sequence count unknown (tiles from kTileTokensFrom tokens) or one per token (no tiles).
         for (const uint32_t n_seqs : {0u, n}) {
-            const Plan plan = make_plan(p, n, n_seqs, max_kv_len, n_sm);
-            if (plan.n_splits > 1) {
-                bytes = std::max(bytes, uint64_t(n) * p.n_head * plan.n_splits * (p.head_dim_v + 2) * sizeof(float));
+            for (const KvType t : {KvType::F16, KvType::Q8_0}) {
+                const Plan plan = make_plan(p, t, n, n_seqs, max_kv_len, n_sm);
+                if (plan.n_splits > 1) {
+                    bytes = std::max(bytes, uint64_t(n) * p.n_head * plan.n_splits * (p.head_dim_v + 2) * sizeof(float));
+                }
             }
         }
     }
@@ -593,11 +624,7 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
     if (batch.n_tokens == 0) return;
     kv::check_shape("attention", kv_type, p.n_head, p.n_head_kv, p.head_dim_k, p.head_dim_v, batch, kv);
     if (q_stride < uint64_t(p.n_head) * p.head_dim_k) ops::invalid("attention: q row stride smaller than its heads");
-    if (batch.n_seqs > batch.n_tokens) {
-        ops::invalid("attention: a batch of " + std::to_string(batch.n_tokens) + " tokens cannot hold " +
-                     std::to_string(batch.n_seqs) + " sequences");
-    }
-    const Plan plan = make_plan(p, batch.n_tokens, batch.n_seqs, batch.max_kv_len, sm_count());
+    const Plan plan = make_plan(p, kv_type, batch.n_tokens, batch.n_seqs, batch.max_kv_len, sm_count());
     if (plan.n_splits > 1 && scratch == nullptr) {
         ops::invalid("attention: no scratch buffer for split-KV partials (attention_scratch_bytes)");
     }
@@ -642,11 +669,11 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
         case 128: launch_dim<128>(a, plan, grid, kv_type, stream); break;
         default: launch_dim<256>(a, plan, grid, kv_type, stream); break;
     }
-    check_launch("attention");
     if (plan.n_splits > 1) {
-        attention_combine_kernel<<<unsigned(uint64_t(batch.n_tokens) * p.n_head), kCombineThreads, 0, stream>>>(
-            a.part_acc, a.part_ml, plan.n_splits, p.head_dim_v, out);
-        check_launch("attention (split combine)");
+        launch_stream_kernel(attention_combine_kernel, dim3(unsigned(uint64_t(batch.n_tokens) * p.n_head)),
+                             dim3(kCombineThreads), 0, stream, "attention (split combine)",
+                             static_cast<const float*>(a.part_acc), static_cast<const float*>(a.part_ml),
+                             plan.n_splits, p.head_dim_v, out);
     }
 }
 

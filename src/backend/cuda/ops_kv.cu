@@ -1,17 +1,28 @@
-// RoPE fused with the KV-cache write: one block per batch token rotates its q heads in place,
-// rotates its k heads into shared memory, and stores k and v (as f16, or Q8_0 blocks) into the
-// cache slot of the token's position (layout: ops_kv.cuh).
+// RoPE fused with the KV-cache write (layout: ops_kv.cuh). One warp per head row of a token: the q
+// heads are rotated in place, the k heads rotated and stored, the v heads stored (f16, or Q8_0
+// blocks). Blocks of 4 warps take 4 consecutive rows of one token (grid x: the token's rows, grid
+// y: tokens), so a decode token's 48 rows (Llama-3-8B) are 12 blocks on 12 SMs. Launched with
+// programmatic dependent launch (matvec_stream.cuh): the token's position, its cache slot and the
+// angle table are worked out while the q/k/v product before it finishes (pdl_wait() comes after
+// them), and a row then costs one load round trip: every lane issues all its loads at once.
 //
 // The angle is computed as cpu::rope computes it, operation by operation, so that both backends
 // agree to float rounding:
 //     theta_i = float(pos) * freq_scale * powf(base, -2i / rope_dim)  [/ freq_factors[i]]
-// with the power rounded from double (glibc's powf is within an ulp of the exact value; the
-// device's powf may be two ulps off, which at position 30000 turns into a visible angle error).
+// with the power taken in double (as exp2(e * log2(base)), log2(base) from the host) and rounded
+// to float: within 1e-15 of the exact value, so it lands on glibc's powf result (itself within an
+// ulp of exact) in all but rare cases; the device's powf may be two ulps off, which at position
+// 30,000 turns into a visible angle error. Precise sincosf for the same reason. A block computes
+// its token's table (one thread per pair) and its warps share it through shared memory.
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/matvec_stream.cuh"
 #include "backend/cuda/ops_common.cuh"
 #include "backend/cuda/ops_kv.cuh"
 
@@ -19,90 +30,158 @@ namespace llcuda::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-// Shared memory per block: 2 * (rope_dim / 2) cos/sin floats + one token's keys, within the 48 KB
-// every GPU grants without opting in (rope_dim <= head_dim <= 256).
-constexpr uint32_t kMaxStagedFloats = 12 * 1024 - kv::kMaxHeadDim;
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr int kMaxHalf = kv::kMaxHeadDim / 2;  // rotated pairs per head at most (128)
+constexpr int kPairsPerLane = kMaxHalf / 32;    // 4
+static_assert(kThreads >= kMaxHalf, "one thread per pair computes the angle table");
+constexpr uint32_t kMaxTokenBlocks = 128;  // grid y
 
-// Writes one token's row (n_head_kv x head_dim floats, head-major) into its slot.
+struct RopeArgs {
+    float* q;
+    const float* k;
+    const float* v;
+    uint32_t q_stride, k_stride, v_stride;
+    uint32_t n_head, n_head_kv, dk, dv;
+    uint32_t rope_dim;
+    bool neox;
+    double log2_base;
+    float freq_scale;
+    const float* freq_factors;
+    const int32_t* token_pos;
+    const int32_t* token_seq;
+    const int32_t* page_tables;
+    uint32_t table_stride, block_size, n_tokens;
+    uint8_t* k_pool;
+    uint8_t* v_pool;
+    uint32_t k_slot_bytes, v_slot_bytes;
+};
+
+// One row of a slot (head `kvh`, `d` elements) from pairs held lane-strided: lane l holds elements
+// (2m, 2m+1) for m = l + 32j, j < kPairsPerLane, 2m < d.
 template <KvType kType>
-__device__ __forceinline__ void store_slot(const float* src, uint8_t* slot, uint32_t n_head_kv, uint32_t head_dim) {
-    const uint32_t n = n_head_kv * head_dim;
-    if (kType == KvType::F16) {
-        __half2* dst = reinterpret_cast<__half2*>(slot);  // n is even: head_dim % 8 == 0
-        for (uint32_t i = threadIdx.x; i < n / 2; i += blockDim.x) dst[i] = __floats2half2_rn(src[2 * i], src[2 * i + 1]);
+__device__ __forceinline__ void store_row(uint8_t* slot, uint32_t n_head_kv, uint32_t kvh, uint32_t d,
+                                          const float (&x0)[kPairsPerLane], const float (&x1)[kPairsPerLane]) {
+    const uint32_t lane = threadIdx.x % 32;
+    if constexpr (kType == KvType::F16) {
+        __half2* dst = reinterpret_cast<__half2*>(slot) + kvh * d / 2;
+#pragma unroll
+        for (int j = 0; j < kPairsPerLane; ++j) {
+            const uint32_t m = lane + 32u * uint32_t(j);
+            if (2 * m < d) dst[m] = __floats2half2_rn(x0[j], x1[j]);
+        }
     } else {
-        // One warp per block of 32 (the loop bound is the same for every lane of a warp, so the
-        // shuffles in warp_max always see the full warp).
-        __half* scales = reinterpret_cast<__half*>(slot + kv::q8_quant_bytes(n_head_kv, head_dim));
-        const uint32_t lane = threadIdx.x % 32;
-        for (uint32_t b = threadIdx.x / 32; b < n / kv::kQ8Block; b += blockDim.x / 32) {
-            const float x = src[b * kv::kQ8Block + lane];
-            const float d = ops::warp_max(fabsf(x)) / 127.0f;
-            const float id = d != 0.0f ? 1.0f / d : 0.0f;
-            slot[b * kv::kQ8Block + lane] = uint8_t(int8_t(int(roundf(x * id))));
-            if (lane == 0) scales[b] = __float2half_rn(d);
+        // A block of 32 values is 16 pairs: lanes 0-15 hold block 2j of the row, lanes 16-31
+        // block 2j + 1; d % 32 == 0, so a half-warp is wholly inside the row or wholly past it
+        // (its values then zeros; every lane takes part in the shuffles).
+        uint8_t* quants = slot + kvh * d;
+        __half* scales = reinterpret_cast<__half*>(slot + kv::q8_quant_bytes(n_head_kv, d)) + kvh * d / kv::kQ8Block;
+#pragma unroll
+        for (int j = 0; j < kPairsPerLane; ++j) {
+            if (64u * uint32_t(j) >= d) break;  // uniform over the warp
+            const uint32_t m = lane + 32u * uint32_t(j);
+            const bool in = 2 * m < d;
+            float amax = in ? fmaxf(fabsf(x0[j]), fabsf(x1[j])) : 0.0f;
+#pragma unroll
+            for (int o = 8; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(ops::kFullMask, amax, o));
+            const float scale = amax / 127.0f;
+            const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+            if (in) {
+                const uint32_t lo = uint8_t(int8_t(int(roundf(x0[j] * inv))));
+                const uint32_t hi = uint8_t(int8_t(int(roundf(x1[j] * inv))));
+                *reinterpret_cast<uint16_t*>(quants + 2 * m) = uint16_t(lo | (hi << 8));
+                if (lane % 16 == 0) scales[m / 16] = __float2half_rn(scale);
+            }
         }
     }
 }
 
 template <KvType kType>
-__global__ void __launch_bounds__(kThreads)
-    rope_store_kv_kernel(float* q, uint32_t q_stride, const float* k, uint32_t k_stride, const float* v,
-                         uint32_t v_stride, uint32_t n_head, uint32_t n_head_kv, uint32_t dk, uint32_t dv,
-                         RopeParams rope, DeviceBatch batch, uint8_t* k_pool, uint8_t* v_pool, uint64_t k_slot_bytes,
-                         uint64_t v_slot_bytes) {
-    extern __shared__ float smem[];
-    const uint32_t half = rope.rope_dim / 2;
-    float* cs = smem;              // (half, 2): cos, sin of each pair's angle
-    float* kbuf = smem + 2 * half;  // (n_head_kv, dk): this token's rotated keys
-    const uint32_t t = blockIdx.x;
-    const int32_t pos = batch.token_pos[t];
-
-    for (uint32_t i = threadIdx.x; i < half; i += blockDim.x) {
-        const float expo = -2.0f * float(i) / float(rope.rope_dim);
-        float theta = float(pos) * rope.freq_scale * float(pow(double(rope.base), double(expo)));
-        if (rope.freq_factors) theta /= rope.freq_factors[i];
-        float s, c;
-        sincosf(theta, &s, &c);
-        cs[2 * i] = c;
-        cs[2 * i + 1] = s;
-    }
-    __syncthreads();
-
-    // Pair i of a head: (2i, 2i+1) for Adjacent, (i, i + half) for Neox.
-    const bool neox = rope.style == RopeStyle::Neox;
-    float* qt = q + uint64_t(t) * q_stride;
-    for (uint32_t item = threadIdx.x; item < n_head * half; item += blockDim.x) {
-        const uint32_t i = item % half;
-        float* h = qt + (item / half) * dk;
-        const uint32_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
-        const float x0 = h[a], x1 = h[b], c = cs[2 * i], s = cs[2 * i + 1];
-        h[a] = x0 * c - x1 * s;
-        h[b] = x0 * s + x1 * c;
+__global__ void __launch_bounds__(kThreads) rope_store_kv_kernel(const RopeArgs a) {
+    __shared__ float cs[kMaxHalf][2];              // cos, sin of each pair's angle
+    __shared__ float krow[kWarps][kv::kMaxHeadDim];  // a warp's rotated key row
+    const uint32_t warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const uint32_t half = a.rope_dim / 2;
+    const uint32_t item = blockIdx.x * kWarps + warp;  // q heads, then k heads, then v heads
+    const bool is_q = item < a.n_head, is_k = !is_q && item < a.n_head + a.n_head_kv;
+    const bool is_v = !is_q && !is_k && item < a.n_head + 2 * a.n_head_kv;
+    const uint32_t kvh = is_k ? item - a.n_head : item - a.n_head - a.n_head_kv;
+    // base^(-2i / rope_dim) of this thread's pair, computed once for all the block's tokens.
+    float inv_freq = 0.0f;
+    if (threadIdx.x < half) {
+        const float expo = -2.0f * float(threadIdx.x) / float(a.rope_dim);
+        inv_freq = float(exp2(double(expo) * a.log2_base));
     }
 
-    // Keys: each thread produces one element of the rotated row (reading its pair partner too).
-    const float* kt = k + uint64_t(t) * k_stride;
-    for (uint32_t idx = threadIdx.x; idx < n_head_kv * dk; idx += blockDim.x) {
-        const uint32_t d = idx % dk;
-        const float* h = kt + (idx - d);
-        if (d >= rope.rope_dim) {
-            kbuf[idx] = h[d];
-            continue;
+    for (uint32_t t = blockIdx.y; t < a.n_tokens; t += gridDim.y) {
+        // Before pdl_wait: only what the host or earlier steps wrote (positions, page tables).
+        const int32_t pos = a.token_pos[t];
+        uint64_t slot = 0;
+        if (is_k || is_v) {
+            slot = kv::slot_of(a.page_tables, a.table_stride, a.block_size, a.token_seq[t], uint32_t(pos));
         }
-        const uint32_t i = neox ? d % half : d / 2;
-        const bool second = neox ? d >= half : (d & 1u) != 0;
-        const uint32_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
-        const float x0 = h[a], x1 = h[b], c = cs[2 * i], s = cs[2 * i + 1];
-        kbuf[idx] = second ? x0 * s + x1 * c : x0 * c - x1 * s;
-    }
-    __syncthreads();
+        if (threadIdx.x < half) {
+            const uint32_t i = threadIdx.x;
+            float theta = float(pos) * a.freq_scale * inv_freq;
+            if (a.freq_factors) theta /= a.freq_factors[i];
+            float s, c;
+            sincosf(theta, &s, &c);
+            cs[i][0] = c;
+            cs[i][1] = s;
+        }
+        pdl_wait();  // q, k, v are the previous kernel's output
+        pdl_launch_dependents();
 
-    const uint64_t slot = kv::slot_of(batch.page_tables, batch.table_stride, batch.block_size, batch.token_seq[t],
-                                      uint32_t(pos));
-    store_slot<kType>(kbuf, k_pool + slot * k_slot_bytes, n_head_kv, dk);
-    store_slot<kType>(v + uint64_t(t) * v_stride, v_pool + slot * v_slot_bytes, n_head_kv, dv);
+        // Pair i of a head: (2i, 2i+1) for Adjacent, (i, i + half) for Neox.
+        float* h = is_q ? a.q + uint64_t(t) * a.q_stride + uint64_t(item) * a.dk : nullptr;
+        const float* src = is_k ? a.k + uint64_t(t) * a.k_stride + uint64_t(kvh) * a.dk
+                                : is_v ? a.v + uint64_t(t) * a.v_stride + uint64_t(kvh) * a.dv : h;
+        float x0[kPairsPerLane], x1[kPairsPerLane];
+#pragma unroll
+        for (int j = 0; j < kPairsPerLane; ++j) {
+            const uint32_t i = lane + 32u * uint32_t(j);
+            x0[j] = x1[j] = 0.0f;
+            if (is_q || is_k) {
+                if (i < half) {
+                    x0[j] = src[a.neox ? i : 2 * i];
+                    x1[j] = src[a.neox ? i + half : 2 * i + 1];
+                }
+            } else if (is_v && 2 * i < a.dv) {  // v: the storage pairs
+                x0[j] = src[2 * i];
+                x1[j] = src[2 * i + 1];
+            }
+        }
+        __syncthreads();  // the angle table
+
+        if (is_q || is_k) {
+            float* dst = is_q ? h : krow[warp];
+#pragma unroll
+            for (int j = 0; j < kPairsPerLane; ++j) {
+                const uint32_t i = lane + 32u * uint32_t(j);
+                if (i < half) {
+                    const float c = cs[i][0], s = cs[i][1];
+                    dst[a.neox ? i : 2 * i] = x0[j] * c - x1[j] * s;
+                    dst[a.neox ? i + half : 2 * i + 1] = x0[j] * s + x1[j] * c;
+                }
+            }
+        }
+        if (is_k) {
+            // Columns past rope_dim are stored as they are (partial rotary), then the row is read
+            // back in storage pairs.
+            for (uint32_t d = a.rope_dim + lane; d < a.dk; d += 32) krow[warp][d] = src[d];
+            __syncwarp();
+#pragma unroll
+            for (int j = 0; j < kPairsPerLane; ++j) {
+                const uint32_t m = lane + 32u * uint32_t(j);
+                x0[j] = 2 * m < a.dk ? krow[warp][2 * m] : 0.0f;
+                x1[j] = 2 * m < a.dk ? krow[warp][2 * m + 1] : 0.0f;
+            }
+            store_row<kType>(a.k_pool + slot * a.k_slot_bytes, a.n_head_kv, kvh, a.dk, x0, x1);
+        } else if (is_v) {
+            store_row<kType>(a.v_pool + slot * a.v_slot_bytes, a.n_head_kv, kvh, a.dv, x0, x1);
+        }
+        if (t + gridDim.y < a.n_tokens) __syncthreads();  // cs and krow are rewritten next
+    }
 }
 
 }  // namespace
@@ -121,27 +200,43 @@ void rope_store_kv(float* q, uint32_t q_stride, const float* k, uint32_t k_strid
         ops::invalid("rope_store_kv: rope_dim " + std::to_string(rope.rope_dim) + " must be even and at most head_dim " +
                      std::to_string(head_dim_k));
     }
+    if (!(rope.base > 0.0f)) ops::invalid("rope_store_kv: the rope base must be positive, got " + std::to_string(rope.base));
     if (q_stride < uint64_t(n_head) * head_dim_k || k_stride < uint64_t(n_head_kv) * head_dim_k ||
         v_stride < uint64_t(n_head_kv) * head_dim_v) {
         ops::invalid("rope_store_kv: a row stride is smaller than its heads");
     }
-    const uint64_t staged = uint64_t(n_head_kv) * head_dim_k;
-    if (staged > kMaxStagedFloats) {
-        ops::unsupported("rope_store_kv: " + std::to_string(n_head_kv) + " KV heads of " + std::to_string(head_dim_k) +
-                         " exceed the " + std::to_string(kMaxStagedFloats) + " key floats staged per token");
-    }
-    const size_t smem = (rope.rope_dim + staged) * sizeof(float);  // cos/sin pairs + staged keys
-    auto* kp = static_cast<uint8_t*>(kv.k);
-    auto* vp = static_cast<uint8_t*>(kv.v);
-    const uint64_t kb = kv::slot_bytes(kv_type, n_head_kv, head_dim_k), vb = kv::slot_bytes(kv_type, n_head_kv, head_dim_v);
-    if (kv_type == KvType::F16) {
-        rope_store_kv_kernel<KvType::F16><<<batch.n_tokens, kThreads, smem, stream>>>(
-            q, q_stride, k, k_stride, v, v_stride, n_head, n_head_kv, head_dim_k, head_dim_v, rope, batch, kp, vp, kb, vb);
-    } else {
-        rope_store_kv_kernel<KvType::Q8_0><<<batch.n_tokens, kThreads, smem, stream>>>(
-            q, q_stride, k, k_stride, v, v_stride, n_head, n_head_kv, head_dim_k, head_dim_v, rope, batch, kp, vp, kb, vb);
-    }
-    check_launch("rope_store_kv");
+    RopeArgs a{};
+    a.q = q;
+    a.k = k;
+    a.v = v;
+    a.q_stride = q_stride;
+    a.k_stride = k_stride;
+    a.v_stride = v_stride;
+    a.n_head = n_head;
+    a.n_head_kv = n_head_kv;
+    a.dk = head_dim_k;
+    a.dv = head_dim_v;
+    a.rope_dim = rope.rope_dim;
+    a.neox = rope.style == RopeStyle::Neox;
+    a.log2_base = std::log2(double(rope.base));
+    a.freq_scale = rope.freq_scale;
+    a.freq_factors = rope.freq_factors;
+    a.token_pos = batch.token_pos;
+    a.token_seq = batch.token_seq;
+    a.page_tables = batch.page_tables;
+    a.table_stride = batch.table_stride;
+    a.block_size = batch.block_size;
+    a.n_tokens = batch.n_tokens;
+    a.k_pool = static_cast<uint8_t*>(kv.k);
+    a.v_pool = static_cast<uint8_t*>(kv.v);
+    a.k_slot_bytes = uint32_t(kv::slot_bytes(kv_type, n_head_kv, head_dim_k));
+    a.v_slot_bytes = uint32_t(kv::slot_bytes(kv_type, n_head_kv, head_dim_v));
+    const uint64_t rows = uint64_t(n_head) + 2ull * n_head_kv;
+    // Decode batches: a block per (token, 4 rows). Prefill: each block loops over several tokens
+    // (the powers in double are then computed once per block, which matters where FP64 is slow).
+    const dim3 grid(unsigned(ops::ceil_div(rows, kWarps)), std::min(batch.n_tokens, kMaxTokenBlocks));
+    launch_stream_kernel(kv_type == KvType::F16 ? rope_store_kv_kernel<KvType::F16> : rope_store_kv_kernel<KvType::Q8_0>,
+                         grid, dim3(kThreads), 0, stream, "rope_store_kv", a);
 }
 
 }  // namespace llcuda::cuda
