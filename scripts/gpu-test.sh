@@ -89,7 +89,7 @@ for step in "${steps[@]}"; do
         else note ptx75-build "FAILED"; tail -30 "$out/build-build-ptx75.log"; fi
         run_ops build-ptx75 ptx75
         (cd build-ptx75 && LLCUDA_REQUIRE_MODELS=1 ./tests/cuda/test_cuda_e2e --gtest_brief=1 \
-            --gtest_filter='*Greedy*:*EightPrompts*') > "$out/e2e-ptx75.log" 2>&1
+            --gtest_filter="${LLCUDA_PTX75_E2E_FILTER:-*Greedy*:*EightPrompts*}") > "$out/e2e-ptx75.log" 2>&1
         note e2e-ptx75 "$(grep -E '^\[  (PASSED|FAILED)' "$out/e2e-ptx75.log" | tr '\n' ' ')"
         ;;
     sanitize)
@@ -98,9 +98,12 @@ for step in "${steps[@]}"; do
                 ${LLCUDA_SANITIZE_FILTER:+--gtest_filter=$LLCUDA_SANITIZE_FILTER} > "$out/sanitize-$tool-ops.log" 2>&1
             note "$tool" "ops rc $? $(grep -E 'ERROR SUMMARY' "$out/sanitize-$tool-ops.log" | tail -1)"
         done
-        (cd build-gpu && compute-sanitizer --tool memcheck --error-exitcode 9 ./tools/llcuda/llcuda run -m \
-            "$LLCUDA_MODEL_CACHE/SmolLM2-135M-Instruct.Q4_1.gguf" -p "Hello" -n 16 --temp 0) > "$out/sanitize-run.log" 2>&1
-        note memcheck "llcuda run rc $? $(grep -E 'ERROR SUMMARY' "$out/sanitize-run.log" | tail -1)"
+        sanitize_model=${LLCUDA_SANITIZE_MODEL:-$LLCUDA_MODEL_CACHE/SmolLM2-135M-Instruct.Q4_1.gguf}
+        for tool in memcheck racecheck; do
+            compute-sanitizer --tool $tool --error-exitcode 9 ./build-gpu/tools/llcuda/llcuda run -m "$sanitize_model" \
+                -p "Hello" -n 16 --temp 0 --backend cuda > "$out/sanitize-$tool-run.log" 2>&1
+            note "$tool" "llcuda run rc $? $(grep -E 'ERROR SUMMARY' "$out/sanitize-$tool-run.log" | tail -1)"
+        done
         ;;
     *) echo "unknown step $step"; exit 2 ;;
     esac

@@ -299,6 +299,7 @@ __global__ void __launch_bounds__(kThreads)
 
     // Take every key above the threshold bits, and the keys inside them when they fit.
     const bool fits = above + in_bin <= kSlots;
+    __syncthreads();  // every thread has read found[] (racecheck: n_slots may share its bank word)
     if (threadIdx.x == 0) n_slots = 0;
     __syncthreads();  // the histogram is dead from here: the slots take its place
     for_each_logit<kVec>(row, 0, n_vocab, [&](float x, uint32_t id) {
