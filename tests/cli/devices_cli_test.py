@@ -4,6 +4,7 @@ each GPU is listed with its compute capability and memory and the exit code is 0
 machine such as the build machine, or a CPU-only build) the exit code is 1 and both the status line
 and stderr say why no GPU can be used.
 Usage: devices_cli_test.py PATH/TO/llcuda REPO_ROOT"""
+import ctypes
 import re
 import sys
 from pathlib import Path
@@ -31,6 +32,15 @@ else:
     check(out.returncode == 1 and not devices and len(lines) == 2 and lines[1].startswith(why),
           f"no GPU (CUDA built: {cuda_built}): want exit 1 and a status starting {why!r}, got {describe(out)} {lines}")
     check(b"no usable GPU" in out.stderr and lines[1].encode() in out.stderr, f"stderr: {out.stderr!r}")
+    # Without any NVIDIA driver the status names the missing driver, not a version to upgrade.
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        has_driver = True
+    except OSError:
+        has_driver = False
+    if cuda_built and not has_driver:
+        check(lines[1].endswith("no NVIDIA driver is installed (libcuda.so.1 cannot be loaded)"),
+              f"no driver here: the status should say so, got {lines[1]!r}")
     print(f"no GPU here: {lines[1]!r}, exit {out.returncode}")
 
 out = run(llcuda, ["devices", "--all"])
