@@ -58,6 +58,7 @@ struct Plan {
     uint64_t kv_bytes_per_token_f16 = 0;   // all layers, K and V, one sequence (llcuda/kv_size.h)
     uint64_t kv_bytes_per_token_q8_0 = 0;
     uint64_t workspace_bytes = 0;          // CUDA context, activations, logits: an allowance
+    uint64_t cuda_context_bytes = 0;       // the part of workspace_bytes for the CUDA context itself
     std::vector<PlanCandidate> candidates; // highest precision first
     // The recommendation; empty type when nothing fits.
     std::string recommended_type;

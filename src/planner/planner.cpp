@@ -179,6 +179,7 @@ Plan plan_deployment(const PlanRequest& r) {
         }
     }
     p.workspace_bytes = workspace_for(n_vocab, n_embd, r.parallel);
+    p.cuda_context_bytes = kCudaContextBytes;
 
     uint64_t f16_bytes = 0;
     for (const PresetSize& w : weights) {

@@ -117,9 +117,10 @@ uint64_t gpu_free_bytes() {
     return q.devices.empty() ? 0 : q.devices.front().free_memory;
 }
 
-// The GPU memory the engine really holds after the runs (free before load - free now) against the
-// VRAM planner's prediction for the same model and context (weights + f16 KV + workspace), so that
-// the planner can be corrected when they part by more than a few percent.
+// The GPU memory the engine really holds after the runs (free before load - free now; the CUDA
+// context already existed then) against the VRAM planner's prediction for the same model and
+// context without its CUDA-context allowance (weights + f16 KV + buffers), so that the planner can
+// be corrected when they part by more than a few percent.
 void print_memory_check(const std::string& model, uint32_t context, uint64_t free_before, uint64_t weight_bytes) {
     const uint64_t free_after = gpu_free_bytes();
     if (free_before == 0 || free_after > free_before) return;
@@ -128,13 +129,14 @@ void print_memory_check(const std::string& model, uint32_t context, uint64_t fre
     r.vram_gib = 1e6;
     r.context = context;
     const Plan plan = plan_deployment(r);
-    const uint64_t predicted = weight_bytes + plan.kv_bytes_per_token_f16 * context + plan.workspace_bytes;
+    const uint64_t buffers = plan.workspace_bytes - plan.cuda_context_bytes;
+    const uint64_t predicted = weight_bytes + plan.kv_bytes_per_token_f16 * context + buffers;
     const uint64_t used = free_before - free_after;
-    fmt::print("GPU memory held: {:.3f} GiB; VRAM planner: {:.3f} GiB (weights {:.3f} + KV {:.3f} + workspace {:.3f}), "
-               "{:+.1f} %\n",
+    fmt::print("GPU memory held: {:.3f} GiB; VRAM planner: {:.3f} GiB (weights {:.3f} + KV {:.3f} + buffers {:.3f}; "
+               "its CUDA-context allowance of {:.3f} left out), {:+.1f} %\n",
                double(used) / (1ull << 30), double(predicted) / (1ull << 30), double(weight_bytes) / (1ull << 30),
-               double(plan.kv_bytes_per_token_f16 * context) / (1ull << 30), double(plan.workspace_bytes) / (1ull << 30),
-               100.0 * (double(predicted) / double(used) - 1));
+               double(plan.kv_bytes_per_token_f16 * context) / (1ull << 30), double(buffers) / (1ull << 30),
+               double(plan.cuda_context_bytes) / (1ull << 30), 100.0 * (double(predicted) / double(used) - 1));
 }
 
 uint64_t tensor_bytes(const std::string& path) {
