@@ -7,7 +7,6 @@
 #include <bit>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <numeric>
 #include <random>
@@ -19,9 +18,8 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "engine/sampler.h"
-#include "golden_json.h"
 #include "llcuda/error.h"
-#include "test_paths.h"
+#include "sampler_golden.h"
 
 namespace llcuda {
 namespace {
@@ -335,31 +333,13 @@ TEST(CandidateSampling, SameTokensAsFullRowsOnRandomRows) {
 // Real SmolLM2 rows and histories (tests/golden/sampler), every parameter set of the golden chain
 // cases with top-k forced on where they disable it, with logprobs and several seeds.
 TEST(CandidateSampling, SameTokensAsFullRowsOnRealLogits) {
-    const auto dir = test::golden_dir() / "sampler";
-    const auto doc = test::load_json(dir / "cases.json");
-    std::ifstream in(dir / doc.at("rows_file").get<std::string>(), std::ios::binary);
-    ASSERT_TRUE(in) << "cannot open the golden rows";
-    std::map<std::string, std::pair<std::vector<float>, std::vector<int32_t>>> rows;
-    for (const auto& r : doc.at("rows")) {
-        std::vector<float> row(r.at("n_vocab").get<size_t>());
-        in.seekg(std::streamoff(r.at("offset").get<size_t>() * sizeof(float)));
-        ASSERT_TRUE(in.read(reinterpret_cast<char*>(row.data()), std::streamsize(row.size() * sizeof(float))));
-        rows[r.at("name").get<std::string>()] = {std::move(row), r.at("history").get<std::vector<int32_t>>()};
-    }
+    const auto& g = test::sampler_golden();
     Tally t;
-    for (const auto& c : doc.at("chain_cases")) {
-        const auto& [row, history] = rows.at(c.at("row").get<std::string>());
-        const auto& j = c.at("params");
-        SamplingParams p;
-        p.temperature = j.at("temperature").get<float>();
-        p.top_k = j.at("top_k").get<int32_t>();
-        p.top_p = j.at("top_p").get<float>();
-        p.min_p = j.at("min_p").get<float>();
-        p.typical_p = j.at("typical_p").get<float>();
-        p.repetition_penalty = j.at("repetition_penalty").get<float>();
-        p.presence_penalty = j.at("presence_penalty").get<float>();
-        p.frequency_penalty = j.at("frequency_penalty").get<float>();
-        p.penalty_last_n = j.at("penalty_last_n").get<int32_t>();
+    for (const auto& c : g.doc.at("chain_cases")) {
+        const auto name = c.at("row").get<std::string>();
+        const auto& row = g.rows.at(name);
+        const auto& history = g.histories.at(name);
+        SamplingParams p = test::sampler_golden_params(c.at("params"));
         if (p.top_k <= 0) p.top_k = 300;
         for (uint64_t seed = 0; seed < 8; ++seed) {
             p.seed = seed;

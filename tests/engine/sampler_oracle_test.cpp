@@ -16,8 +16,7 @@
 
 #include "engine/sampler.h"
 #include "engine/sampler_stages.h"
-#include "golden_json.h"
-#include "test_paths.h"
+#include "sampler_golden.h"
 
 namespace llcuda {
 namespace {
@@ -26,50 +25,9 @@ using nlohmann::json;
 using sampling::Candidate;
 using sampling::Stage;
 
-static_assert(std::endian::native == std::endian::little, "rows.f32 is little-endian float32");
-
-struct Golden {
-    json doc;
-    std::map<std::string, std::vector<float>> rows;        // name → logits [n_vocab]
-    std::map<std::string, std::vector<int32_t>> histories;  // name → tokens seen, for the penalties
-};
-
-Golden load_golden() {
-    const auto dir = test::golden_dir() / "sampler";
-    Golden g;
-    g.doc = test::load_json(dir / "cases.json");
-    std::ifstream in(dir / g.doc.at("rows_file").get<std::string>(), std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + (dir / "rows.f32").string());
-    for (const auto& r : g.doc.at("rows")) {
-        const auto name = r.at("name").get<std::string>();
-        std::vector<float> row(r.at("n_vocab").get<size_t>());
-        in.seekg(std::streamoff(r.at("offset").get<size_t>() * sizeof(float)));
-        if (!in.read(reinterpret_cast<char*>(row.data()), std::streamsize(row.size() * sizeof(float))))
-            throw std::runtime_error("rows.f32 is shorter than cases.json says (row " + name + ")");
-        g.rows[name] = std::move(row);
-        g.histories[name] = r.at("history").get<std::vector<int32_t>>();
-    }
-    return g;
-}
-
-const Golden& golden() {
-    static const Golden g = load_golden();
-    return g;
-}
-
-SamplingParams params_of(const json& j) {
-    SamplingParams p;
-    p.temperature = j.at("temperature").get<float>();
-    p.top_k = j.at("top_k").get<int32_t>();
-    p.top_p = j.at("top_p").get<float>();
-    p.min_p = j.at("min_p").get<float>();
-    p.typical_p = j.at("typical_p").get<float>();
-    p.repetition_penalty = j.at("repetition_penalty").get<float>();
-    p.presence_penalty = j.at("presence_penalty").get<float>();
-    p.frequency_penalty = j.at("frequency_penalty").get<float>();
-    p.penalty_last_n = j.at("penalty_last_n").get<int32_t>();
-    return p;
-}
+using Golden = test::SamplerGolden;
+const Golden& golden() { return test::sampler_golden(); }
+SamplingParams params_of(const json& j) { return test::sampler_golden_params(j); }
 
 std::vector<Candidate> candidates_of(const std::vector<float>& row) {
     std::vector<Candidate> c(row.size());
