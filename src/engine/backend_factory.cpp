@@ -34,21 +34,21 @@ std::string cuda_unusable_reason() {
 
 }  // namespace
 
-bool cuda_usable() { return cuda_unusable_reason().empty(); }
+Backend resolve_backend(Backend requested) {
+    if (requested == Backend::Cpu) return Backend::Cpu;
+    const std::string reason = cuda_unusable_reason();
+    if (reason.empty()) return Backend::Cuda;
+    if (requested == Backend::Cuda) {
+        throw Error(ErrorKind::Unsupported, "the CUDA backend was asked for but cannot be used: " + reason);
+    }
+    return Backend::Cpu;
+}
 
-std::unique_ptr<ComputeBackend> make_backend(const ModelConfig& config, const ModelWeights& weights,
+std::unique_ptr<ComputeBackend> make_backend(Backend backend, const ModelConfig& config, const ModelWeights& weights,
                                              const KvCacheShape& kv, const LoadOptions& options,
                                              uint32_t max_step_tokens, uint32_t max_logit_rows) {
-    bool use_cuda = false;
-    if (options.backend != Backend::Cpu) {
-        const std::string reason = cuda_unusable_reason();
-        if (options.backend == Backend::Cuda && !reason.empty()) {
-            throw Error(ErrorKind::Unsupported, "the CUDA backend was asked for but cannot be used: " + reason);
-        }
-        use_cuda = reason.empty();
-    }
 #ifdef LLCUDA_HAVE_CUDA
-    if (use_cuda) {
+    if (backend == Backend::Cuda) {
         cuda::CudaBackendOptions o;
         o.kv_type = options.kv_type;
         o.max_batch_tokens = max_step_tokens;
@@ -57,10 +57,10 @@ std::unique_ptr<ComputeBackend> make_backend(const ModelConfig& config, const Mo
         return cuda::make_cuda_backend(config, weights, kv, o);
     }
 #else
-    (void)use_cuda;
     (void)max_step_tokens;
     (void)max_logit_rows;
 #endif
+    if (backend != Backend::Cpu) throw Error(ErrorKind::Internal, "make_backend needs a resolved backend");
     return std::make_unique<cpu::CpuBackend>(config, weights, kv, options.n_threads);
 }
 

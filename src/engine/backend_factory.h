@@ -12,10 +12,13 @@
 
 namespace llcuda {
 
-// True when a CUDA backend could be made here (a CUDA build and a usable GPU).
-bool cuda_usable();
+// The backend a load will use: Cpu or Cuda. Auto becomes Cuda when a usable GPU is present (a CUDA
+// build, a driver, compute capability >= 7.5), else Cpu; Cuda that cannot be used throws
+// Unsupported naming the reason (the CPU is never chosen silently).
+Backend resolve_backend(Backend requested);
 
-std::unique_ptr<ComputeBackend> make_backend(const ModelConfig& config, const ModelWeights& weights,
+// Builds the resolved backend (Cpu or Cuda).
+std::unique_ptr<ComputeBackend> make_backend(Backend backend, const ModelConfig& config, const ModelWeights& weights,
                                              const KvCacheShape& kv, const LoadOptions& options,
                                              uint32_t max_step_tokens, uint32_t max_logit_rows);
 

@@ -72,7 +72,8 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
     shape.head_dim_v = s->config.head_dim_v;
     shape.block_size = options.kv_block_size;
     // Every sequence the engine runs at once may grow to the whole context.
-    const bool cpu = options.backend == Backend::Cpu || !cuda_usable();
+    const Backend backend = resolve_backend(options.backend);
+    const bool cpu = backend == Backend::Cpu;
     if (s->options.max_sequences == 0) s->options.max_sequences = cpu ? 1 : 8;
     const uint64_t blocks_per_seq = (uint64_t(s->n_ctx) + shape.block_size - 1) / shape.block_size;
     const uint64_t n_blocks = blocks_per_seq * s->options.max_sequences;
@@ -87,7 +88,7 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
     // Logits rows: one per running sequence, and whole scoring chunks of up to 64 tokens (a row of a
     // 262k vocabulary is 1 MiB, so a full prompt chunk of rows would dwarf the activations).
     s->max_logit_rows = std::max(64u, 2 * s->options.max_sequences);  // decode rows + finishing prompts
-    s->backend = make_backend(s->config, s->weights, shape, s->options, s->max_step_tokens, s->max_logit_rows);
+    s->backend = make_backend(backend, s->config, s->weights, shape, s->options, s->max_step_tokens, s->max_logit_rows);
     for (const auto& t : g.tensors) s->n_parameters += t.n_elements();
     for (const auto& t : g.tensors) {
         if (t.name != "token_embd.weight" || !s->weights.output.present() ||

@@ -27,7 +27,6 @@
 #include "backend/cuda/kernel_profiler.h"
 #include "backend/cuda/kernels.h"
 #include "llcuda/error.h"
-#include "llcuda/kv_size.h"
 
 namespace llcuda::cuda {
 
@@ -93,17 +92,18 @@ public:
     void copy_logits(std::vector<float>& out) override;
     std::vector<int32_t> argmax() override;
     void top_candidates(std::span<const CandidateRequest> requests, std::vector<RowCandidates>& out) override;
-    // The planner's formula (llcuda/kv_size.h); the constructor checks the kernels' pools agree with it.
+    // What the pools really hold: llcuda/kv_size.h's formula for f16; q8_0 pools pad each slot's
+    // scales to 16 bytes (ops_kv.cuh), a little over the formula's 34 bytes per 32 values.
     uint64_t kv_bytes_per_position() const override {
-        const GgmlType t = kv_type_ == KvType::Q8_0 ? GgmlType::Q8_0 : GgmlType::F16;
-        return kv_cache_bytes_per_token(c_.n_layer, c_.n_head_kv, c_.head_dim_k, c_.head_dim_v, t, t);
+        return uint64_t(c_.n_layer) *
+               (kv_slot_bytes(kv_type_, c_.n_head_kv, c_.head_dim_k) + kv_slot_bytes(kv_type_, c_.n_head_kv, c_.head_dim_v));
     }
 
 private:
     void check_memory(const ModelWeights& w) const;
     void upload_weights(const ModelWeights& w);
     const float* upload_vector(const std::vector<float>& v);
-    void prepare_metadata(const Batch& batch, uint32_t table_stride, uint32_t max_kv_len);
+    void prepare_metadata(const Batch& batch, uint32_t table_stride);
     void launch_forward(const DeviceBatch& db, uint32_t n_logits);
     void attention_block(uint32_t il, const DeviceBatch& db);
     void ffn_block(uint32_t il, uint32_t n);
@@ -167,12 +167,6 @@ CudaBackend::CudaBackend(const ModelConfig& c, const ModelWeights& w, const KvCa
     upload_weights(w);
 
     const uint64_t slots = kv.n_slots();
-    const uint64_t pool_bytes_per_position =
-        uint64_t(c.n_layer) * (kv_slot_bytes(kv_type_, c.n_head_kv, c.head_dim_k) + kv_slot_bytes(kv_type_, c.n_head_kv, c.head_dim_v));
-    if (false) {
-        throw Error(ErrorKind::Internal, fmt::format("KV pool layout ({} bytes per position) disagrees with the planner ({})",
-                                                     pool_bytes_per_position, kv_bytes_per_position()));
-    }
     for (uint32_t il = 0; il < c.n_layer; ++il) {
         const uint64_t k_bytes = slots * kv_slot_bytes(kv_type_, c.n_head_kv, c.head_dim_k);
         const uint64_t v_bytes = slots * kv_slot_bytes(kv_type_, c.n_head_kv, c.head_dim_v);
@@ -301,8 +295,7 @@ void CudaBackend::upload_weights(const ModelWeights& w) {
     }
 }
 
-void CudaBackend::prepare_metadata(const Batch& batch, uint32_t table_stride, uint32_t max_kv_len) {
-    (void)max_kv_len;
+void CudaBackend::prepare_metadata(const Batch& batch, uint32_t table_stride) {
     const uint32_t T = opt_.max_batch_tokens, R = opt_.max_logit_rows;
     const uint32_t n_seqs = uint32_t(batch.sequences.size());
     const uint32_t need = 3 * T + R + n_seqs * table_stride;
@@ -355,7 +348,7 @@ void CudaBackend::forward(const Batch& batch) {
     // read the true positions from the metadata, so the padding costs nothing but a little scratch.
     const uint32_t table_stride = graph ? round_up(max_blocks, kTableStrideBucket) : max_blocks;
     if (graph) max_kv_len = std::min<uint64_t>(round_up(max_kv_len, kKvLenBucket), kv_shape_.n_slots());
-    prepare_metadata(batch, table_stride, max_kv_len);
+    prepare_metadata(batch, table_stride);
 
     const uint32_t T = opt_.max_batch_tokens, R = opt_.max_logit_rows;
     const int32_t* meta = static_cast<const int32_t*>(meta_.get());
