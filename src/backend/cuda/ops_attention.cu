@@ -2,7 +2,8 @@
 // chunks and mixed ragged batches.
 //
 // Work decomposition. A block (W warps) owns one KV head, a chunk of the query heads that share it
-// (all of them when the group has at most 8) and a tile of consecutive batch tokens (one token
+// (all of them when the group has at most 8; one when a decode grid is too small to fill the GPU,
+// see kDecodeHeadsPerBlock) and a tile of consecutive batch tokens (one token
 // for decode, several for prefill so that K/V rows are read once for more queries); its "rows" are
 // the (token, head) pairs of that tile, at most 8. Blocks are further split along the context
 // (grid y, flash-decoding) when there are too few of them to fill the GPU: split s covers
@@ -33,6 +34,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstdlib>
 #include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
@@ -111,15 +113,38 @@ int sm_count() {
 // contexts in small grids take one 8-warp block per (tile, chunk) instead: up to kShortSteps steps
 // in one kernel cost about what a split's fill, one step and its merge kernel cost, and a decode
 // graph's bucketed max_kv_len (256) usually overstates the context, which the loop does not.
+// Query heads per block of untiled (decode) plans whose blocks cannot fill a wave: one. Each
+// block then re-reads its KV head's rows (from L2 after the first), but a decode step early in a
+// conversation is bound by each block's chain of latencies, not by bytes, and four times the
+// blocks with a quarter of the rows each finish sooner. Measured on an H200 (bench_cuda_ops,
+// depth 70): Llama-3-8B shape 8.88 -> 5.28 us, Llama-3.2-1B 6.19 -> 4.31 us; tg128 of the 8B
+// Q4_K_M bench model 347 -> 367 tok/s, 1B 1191 -> 1286 (caps of 2 and 4 were in between).
+// Knobs for such experiments, read once: LLCUDA_ATTN_CHUNK (the cap), LLCUDA_ATTN_SHORT (kShortSteps).
+constexpr uint32_t kDecodeHeadsPerBlock = 1;
+uint32_t env_knob(const char* name, uint32_t fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? uint32_t(std::strtoul(v, nullptr, 10)) : fallback;
+}
+uint32_t decode_chunk_cap() {
+    static const uint32_t cap = env_knob("LLCUDA_ATTN_CHUNK", kDecodeHeadsPerBlock);
+    return std::max(1u, std::min(cap, kMaxRows));
+}
+uint32_t short_steps() {
+    static const uint32_t steps = env_knob("LLCUDA_ATTN_SHORT", kShortSteps);
+    return steps;
+}
+
 Plan make_plan(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint32_t n_seqs, uint32_t max_kv_len,
                int n_sm) {
     Plan plan;
     const uint32_t group = p.n_head / p.n_head_kv;
-    plan.heads_per_chunk = std::min(group, kMaxRows);
-    plan.n_chunks = uint32_t(ops::ceil_div(group, plan.heads_per_chunk));
     // Several tokens per tile only pay when sequences have several tokens each (prefill); a decode
     // batch of many sequences would split every tile into one-token runs.
     const bool tiled = n_tokens >= kTileTokensFrom && (n_seqs == 0 || n_tokens >= 2 * n_seqs);
+    const uint64_t wave0 = uint64_t(n_sm) * uint64_t(min_blocks(1, 4));
+    const bool small_grid = !tiled && uint64_t(n_tokens) * p.n_head_kv * ops::ceil_div(group, kMaxRows) < wave0;
+    plan.heads_per_chunk = std::min(group, small_grid ? decode_chunk_cap() : kMaxRows);
+    plan.n_chunks = uint32_t(ops::ceil_div(group, plan.heads_per_chunk));
     plan.tokens_per_tile = tiled ? std::max(1u, kMaxRows / plan.heads_per_chunk) : 1;
     plan.rows = pow2_at_least(plan.tokens_per_tile * plan.heads_per_chunk);
     plan.n_tiles = uint32_t(ops::ceil_div(n_tokens, plan.tokens_per_tile));
@@ -132,7 +157,7 @@ Plan make_plan(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint
     if (blocks < wave) {
         // 8-warp blocks need W * rows * D floats of shared memory for their merge (at most 32 KB).
         const bool wide_ok = plan.rows * padded_dim(p) <= 1024;
-        if (wide_ok && kv_len <= kShortSteps * 8 * per_warp_step) {
+        if (wide_ok && kv_len <= short_steps() * 8 * per_warp_step) {
             plan.warps = 8;
         } else {
             splits = std::min<uint64_t>({wave / blocks, ops::ceil_div(kv_len, 4 * per_warp_step), kMaxSplits});
