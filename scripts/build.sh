@@ -8,7 +8,9 @@ cd "$root"
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
     export PATH=/usr/local/cuda/bin:$PATH
 fi
-args=(-S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release)
+# LLCUDA_PYTHON: the Python package's extension too (python/, built for .venv's Python; the tests
+# import it from build/python).
+args=(-S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLCUDA_PYTHON=ON)
 [ -n "${LLCUDA_CUDA_ARCHITECTURES:-}" ] && args+=("-DLLCUDA_CUDA_ARCHITECTURES=$LLCUDA_CUDA_ARCHITECTURES")
 cmake "${args[@]}" > build-configure.log 2>&1 || { cat build-configure.log; exit 1; }
 grep -E '^-- llcuda:' build-configure.log || true

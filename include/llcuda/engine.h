@@ -6,13 +6,15 @@
 //
 // Errors (missing file, unknown architecture, prompt longer than the context, bad parameter,
 // out of memory) are thrown as llcuda::Error with a message naming the problem; the engine stays
-// usable afterwards. One engine serves one call at a time; batch_infer runs its prompts together.
+// usable afterwards. Calls may come from many threads at once (load_model/unload excepted: they
+// must not overlap other calls); batch_infer runs its prompts together.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,10 +34,14 @@ struct LoadOptions {
     unsigned n_threads = 0;           // CPU threads; 0: all cores
     uint32_t kv_block_size = 16;      // positions per KV-cache block
     uint32_t prefill_chunk = 0;       // prompt tokens per forward pass; 0: 64 on the CPU, 512 on CUDA
-    uint32_t max_sequences = 0;       // sequences run at once (batch_infer); the KV pool holds this many
-                                      // full contexts. 0: 1 on the CPU, 8 on CUDA
+    uint32_t max_sequences = 0;       // sequences computed together (concurrent calls, batch_infer); the KV
+                                      // pool holds this many full contexts. 0: 8 on CUDA; 4 on the CPU,
+                                      // sharing a pool of one context
     KvCacheType kv_type = KvCacheType::F16;
     bool cuda_graphs = true;          // replay decode steps from captured CUDA graphs
+    uint32_t kv_blocks = 0;           // KV pool size in blocks; 0: as max_sequences says. Must hold at
+                                      // least one full context (requests beyond it are preempted)
+    bool prefix_cache = true;         // reuse the keys/values of full blocks of earlier prompts (docs/scheduler.md)
 };
 
 enum class FinishReason { Stop, Length, StopString, Cancelled };
@@ -58,6 +64,7 @@ struct InferenceResult {
     FinishReason finish_reason = FinishReason::Length;
     std::vector<int32_t> tokens;      // generated token ids
     std::vector<TokenLogprob> logprobs;
+    uint32_t n_cached_prompt_tokens = 0;  // prompt tokens whose keys/values came from the prefix cache
 };
 
 struct ChatMessage {
@@ -93,6 +100,29 @@ struct BenchTimes {
 // Receives each piece of text as it is produced (whole UTF-8 characters); return false to stop.
 using StreamCallback = std::function<bool(std::string_view piece)>;
 
+// A streamed piece with the generated tokens it completes (text may be empty when held back: a
+// partial UTF-8 character or a possible stop string) and their log-probabilities when asked for.
+struct StreamPiece {
+    std::string_view text;
+    std::span<const int32_t> tokens;
+    std::span<const TokenLogprob> logprobs;
+};
+using PieceCallback = std::function<bool(const StreamPiece& piece)>;
+
+// The scheduler's state now (docs/scheduler.md), for a server's metrics.
+struct SchedulerStats {
+    uint32_t running = 0;              // sequences being computed
+    uint32_t waiting = 0;              // admitted requests not started or preempted
+    uint32_t kv_blocks_total = 0;
+    uint32_t kv_blocks_used = 0;       // held by requests
+    uint32_t kv_blocks_cached = 0;     // held only by the prefix cache (reusable, evictable)
+    uint32_t kv_blocks_free = 0;
+    uint64_t prefix_cache_queries = 0; // prompt tokens looked up in the prefix cache
+    uint64_t prefix_cache_hits = 0;    // of those, tokens whose keys/values were reused
+    uint64_t preemptions = 0;          // sequences whose KV was dropped to be recomputed later
+    uint64_t steps = 0;                // forward passes run
+};
+
 class InferenceEngine {
 public:
     InferenceEngine();
@@ -113,6 +143,15 @@ public:
     // Renders the model's chat template (add_generation_prompt = true) and generates the reply.
     InferenceResult chat(const std::vector<ChatMessage>& messages, const SamplingParams& params = {});
     std::string apply_chat_template(const std::vector<ChatMessage>& messages, bool add_generation_prompt = true) const;
+    // The prompt chat() would run, from OpenAI-style messages (a JSON array, may hold tool_calls and
+    // tool messages) and tools (a JSON array, or empty): rendered with add_generation_prompt and
+    // tokenized without a second BOS. Throws InvalidArgument for malformed JSON.
+    std::vector<int32_t> chat_prompt_tokens(std::string_view messages_json, std::string_view tools_json = {}) const;
+    // From token ids (used as given), streaming pieces with their tokens and log-probabilities;
+    // callback may be empty. Runs alongside every other call through the scheduler.
+    InferenceResult generate(const std::vector<int32_t>& prompt, const SamplingParams& params,
+                             const PieceCallback& callback);
+    SchedulerStats scheduler_stats() const;
 
     // Token-level access for tools (perplexity, tokenize).
     std::vector<int32_t> tokenize(std::string_view text, bool add_special = true) const;

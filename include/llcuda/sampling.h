@@ -26,6 +26,11 @@ struct SamplingParams {
     std::vector<std::string> stop; // stop strings: generation ends before the first one, which is not returned
     bool ignore_eos = false;       // keep going past end-of-generation tokens
     uint32_t logprobs = 0;         // 0: none; n > 0: each token's log-probability and the n most likely
+
+    // Constrained output: a grammar in GBNF notation, or a JSON Schema (JSON text) turned into one.
+    // At most one of the two; both empty: unconstrained.
+    std::string grammar;
+    std::string json_schema;
 };
 
 // Throws InvalidArgument naming the first out-of-range field.

@@ -1,54 +1,19 @@
 #include "engine/generation.h"
 
-#include <chrono>
+#include <algorithm>
 #include <memory>
 
 #include <fmt/format.h>
 
-#include "engine/sampler.h"
-#include "engine/stop_matcher.h"
 #include "llcuda/error.h"
 
 namespace llcuda {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-// A KV-cache sequence returned to the pool when its owner ends (also on errors).
-class SequenceGuard {
-public:
-    explicit SequenceGuard(KvBlockTable& kv) : kv_(&kv), seq_(kv.create_sequence()) {}
-    ~SequenceGuard() { kv_->free_sequence(seq_); }
-    SequenceGuard(const SequenceGuard&) = delete;
-    SequenceGuard& operator=(const SequenceGuard&) = delete;
-    KvBlockTable::SeqId id() const { return seq_; }
-
-private:
-    KvBlockTable* kv_;
-    KvBlockTable::SeqId seq_;
-};
-
-// One request's state while it runs.
-struct Active {
-    Active(InferenceEngine::State& s, const GenerationRequest& r)
-        : request(&r), sampler(r.params, s.config.n_vocab), decoder(*s.tokenizer), stops(r.params.stop), seq(*s.kv) {}
-
-    const GenerationRequest* request;
-    Sampler sampler;
-    StreamDecoder decoder;
-    StopMatcher stops;
-    SequenceGuard seq;
-    InferenceResult result;
-    uint32_t n_fed = 0;           // tokens already in the KV cache
-    int32_t next_token = -1;      // sampled, not yet fed
-    bool done = false;
-    Clock::time_point t_start, t_gen;
-
-    uint32_t prompt_size() const { return uint32_t(request->prompt.size()); }
-    bool in_prompt() const { return n_fed < prompt_size(); }
-};
+double ms_since(GenClock::time_point t) {
+    return std::chrono::duration<double, std::milli>(GenClock::now() - t).count();
+}
 
 void record_metrics(InferenceEngine::State& s, const InferenceResult& r) {
     s.metrics.n_requests += 1;
@@ -62,46 +27,105 @@ void record_metrics(InferenceEngine::State& s, const InferenceResult& r) {
     }
 }
 
-// Streams a piece of text to the request; false when its callback asked to stop.
-bool emit(Active& a, const std::string& piece) {
-    if (piece.empty()) return true;
-    a.result.text += piece;
-    return a.request->callback ? (*a.request->callback)(piece) : true;
+void emit(RequestState& r, const std::string& piece) {
+    r.result.text += piece;
+    r.pending_text += piece;
 }
 
-void finish(InferenceEngine::State& s, Active& a, FinishReason reason) {
-    a.done = true;
-    a.result.finish_reason = reason;
-    if (reason != FinishReason::Cancelled && !a.stops.stopped()) {
-        emit(a, a.stops.push(a.decoder.finish()));
-        if (!a.stops.stopped()) emit(a, a.stops.finish());
-        else a.result.finish_reason = FinishReason::StopString;
-    }
-    const double gen_ms = ms_since(a.t_gen);
-    a.result.latency_ms = ms_since(a.t_start);
-    a.result.tokens_per_sec = gen_ms > 0 ? a.result.n_generated_tokens / (gen_ms / 1000.0) : 0;
-    record_metrics(s, a.result);
-}
-
-// Takes the token chosen for a request after its last fed position.
-void accept_token(InferenceEngine::State& s, Active& a, int32_t token, TokenLogprob* lp) {
-    const SamplingParams& p = a.request->params;
-    if (!p.ignore_eos && s.end_of_generation.count(token)) return finish(s, a, FinishReason::Stop);
-    a.sampler.accept(token);
-    a.result.tokens.push_back(token);
-    ++a.result.n_generated_tokens;
+// Takes the token chosen after the request's last known token.
+void accept_token(InferenceEngine::State& s, RequestState& r, int32_t token, TokenLogprob* lp) {
+    const SamplingParams& p = r.params;
+    if (!p.ignore_eos && s.end_of_generation.count(token)) return finish(s, r, FinishReason::Stop);
+    r.sampler.accept(token);
+    r.tokens.push_back(token);
+    r.result.tokens.push_back(token);
+    ++r.result.n_generated_tokens;
+    r.pending_tokens.push_back(token);
     if (lp) {
         lp->text = s.tokenizer->decode(std::vector<int32_t>{token});
-        a.result.logprobs.push_back(std::move(*lp));
+        r.result.logprobs.push_back(*lp);
+        r.pending_logprobs.push_back(std::move(*lp));
     }
-    if (!emit(a, a.stops.push(a.decoder.push(token)))) return finish(s, a, FinishReason::Cancelled);
-    if (a.stops.stopped()) return finish(s, a, FinishReason::StopString);
-    if (a.result.n_generated_tokens >= p.max_tokens) return finish(s, a, FinishReason::Length);
-    if (a.n_fed + 1 >= s.n_ctx) return finish(s, a, FinishReason::Length);  // context full
-    a.next_token = token;
+    emit(r, r.stops.push(r.decoder.push(token)));
+    if (r.stops.stopped()) return finish(s, r, FinishReason::StopString);
+    if (r.result.n_generated_tokens >= p.max_tokens) return finish(s, r, FinishReason::Length);
+    if (r.tokens.size() >= s.n_ctx) return finish(s, r, FinishReason::Length);  // context full
 }
 
 }  // namespace
+
+RequestState::RequestState(const InferenceEngine::State& s, std::vector<int32_t> prompt, const SamplingParams& p)
+    : params(p),
+      sampler(p, s.config.n_vocab,
+              is_constrained(p) ? s.grammar_vocabulary.get(*s.tokenizer, s.config.n_vocab, s.end_of_generation) : nullptr),
+      decoder(*s.tokenizer), stops(p.stop), tokens(std::move(prompt)) {
+    n_prompt = uint32_t(tokens.size());
+    result.n_prompt_tokens = n_prompt;
+    for (int32_t t : tokens) sampler.accept(t);
+    t_start = GenClock::now();
+}
+
+void finish(InferenceEngine::State& s, RequestState& r, FinishReason reason) {
+    if (r.done) return;
+    r.done = true;
+    r.result.finish_reason = reason;
+    if (reason != FinishReason::Cancelled && !r.stops.stopped()) {
+        emit(r, r.stops.push(r.decoder.finish()));
+        if (!r.stops.stopped()) emit(r, r.stops.finish());
+        else r.result.finish_reason = FinishReason::StopString;
+    }
+    if (r.result.n_generated_tokens == 0 && r.result.prompt_ms == 0) {
+        r.result.prompt_ms = ms_since(r.t_start);
+        r.t_gen = GenClock::now();
+    }
+    const double gen_ms = ms_since(r.t_gen);
+    r.result.latency_ms = ms_since(r.t_start);
+    r.result.tokens_per_sec = gen_ms > 0 ? r.result.n_generated_tokens / (gen_ms / 1000.0) : 0;
+    record_metrics(s, r.result);
+}
+
+void sample_step(InferenceEngine::State& s, const std::vector<RequestState*>& rows, StepScratch& scratch) {
+    // The cheapest way that samples every row of the step exactly: token ids reduced where the
+    // logits live (argmax), candidates pre-selected there (top_candidates: only they cross to
+    // the host), or whole rows when some request's top-k is disabled.
+    bool all_argmax = true, all_candidates = true;
+    scratch.requests.clear();
+    scratch.extras.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const Sampler& sampler = rows[i]->sampler;
+        all_argmax = all_argmax && sampler.argmax_suffices();
+        uint32_t n_top = 0;
+        all_candidates = all_candidates && sampler.candidate_request(scratch.extras[i], n_top);
+        scratch.requests.push_back({uint32_t(i), n_top, scratch.extras[i]});
+    }
+    std::vector<int32_t> ids;
+    if (all_argmax) ids = s.backend->argmax();
+    else if (all_candidates) s.backend->top_candidates(scratch.requests, scratch.candidates);
+    else s.backend->copy_logits(scratch.logits);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        RequestState& r = *rows[i];
+        if (r.result.n_generated_tokens == 0 && r.result.prompt_ms == 0) {
+            r.result.prompt_ms = ms_since(r.t_start);
+            r.t_gen = GenClock::now();
+        }
+        TokenLogprob lp;
+        const bool want_lp = r.params.logprobs > 0;
+        int32_t token;
+        if (all_argmax) {
+            token = ids[i];
+        } else if (all_candidates) {
+            token = r.sampler.sample_candidates(scratch.candidates[i], want_lp ? &lp : nullptr);
+        } else {
+            token = r.sampler.sample(std::span<const float>(&scratch.logits[i * s.config.n_vocab], s.config.n_vocab),
+                                     want_lp ? &lp : nullptr);
+        }
+        if (r.params.max_tokens == 0) {
+            finish(s, r, FinishReason::Length);
+            continue;
+        }
+        accept_token(s, r, token, want_lp ? &lp : nullptr);
+    }
+}
 
 void check_in_vocabulary(const InferenceEngine::State& s, const std::vector<int32_t>& tokens) {
     for (int32_t t : tokens) {
@@ -121,115 +145,22 @@ void check_prompt(const InferenceEngine::State& s, const std::vector<int32_t>& t
     check_in_vocabulary(s, tokens);
 }
 
-std::vector<InferenceResult> run_generation(InferenceEngine::State& s, const std::vector<GenerationRequest>& requests) {
-    for (const auto& r : requests) {
-        validate(r.params);
-        check_prompt(s, r.prompt);
-    }
-    std::vector<InferenceResult> results;
-    // Requests run in waves of at most max_sequences (each holds a KV sequence of up to n_ctx).
-    const size_t wave = std::max<size_t>(1, s.options.max_sequences);
-    for (size_t first = 0; first < requests.size(); first += wave) {
-        std::vector<std::unique_ptr<Active>> active;
-        for (size_t i = first; i < std::min(requests.size(), first + wave); ++i) {
-            auto a = std::make_unique<Active>(s, requests[i]);
-            a->t_start = Clock::now();
-            a->result.n_prompt_tokens = a->prompt_size();
-            for (int32_t t : requests[i].prompt) a->sampler.accept(t);
-            active.push_back(std::move(a));
-        }
-        std::vector<float> logits;                 // (rows, n_vocab) when whole rows are copied
-        std::vector<CandidateRequest> requests;    // one per logits row
-        std::vector<std::vector<int32_t>> extras;  // each row's penalized ids (requests point at them)
-        std::vector<RowCandidates> candidates;
-        for (;;) {
-            // Pack: every generating request feeds one token; prompt chunks fill the rest of the budget.
-            // (A page table is taken right after its own reserve(); other sequences' reservations
-            // never move it.)
-            Batch batch;
-            std::vector<std::pair<Active*, uint32_t>> fed;  // request, tokens in its cache after this step
-            std::vector<Active*> rows;                       // the request of each logits row
-            uint32_t budget = s.max_step_tokens;
-            for (auto& a : active) {
-                if (a->done || a->in_prompt() || budget == 0) continue;
-                s.kv->reserve(a->seq.id(), a->n_fed + 1);
-                batch.sequences.push_back({std::span<const int32_t>(&a->next_token, 1), a->n_fed,
-                                           s.kv->blocks(a->seq.id()), 1});
-                fed.emplace_back(a.get(), a->n_fed + 1);
-                rows.push_back(a.get());
-                --budget;
-            }
-            for (auto& a : active) {
-                if (a->done || !a->in_prompt() || budget == 0) continue;
-                const uint32_t n = std::min({budget, a->prompt_size() - a->n_fed, s.options.prefill_chunk});
-                const bool last = a->n_fed + n == a->prompt_size();
-                s.kv->reserve(a->seq.id(), a->n_fed + n);
-                batch.sequences.push_back({std::span<const int32_t>(a->request->prompt).subspan(a->n_fed, n), a->n_fed,
-                                           s.kv->blocks(a->seq.id()), last ? 1u : 0u});
-                fed.emplace_back(a.get(), a->n_fed + n);
-                if (last) rows.push_back(a.get());
-                budget -= n;
-            }
-            if (batch.sequences.empty()) break;
-            s.backend->forward(batch);
-            for (auto& [a, n_fed] : fed) a->n_fed = n_fed;
-            // The cheapest way that samples every row of the step exactly: token ids reduced where the
-            // logits live (argmax), candidates pre-selected there (top_candidates: only they cross to
-            // the host), or whole rows when some request's top-k is disabled.
-            bool all_argmax = true, all_candidates = true;
-            requests.clear();
-            extras.resize(rows.size());
-            for (size_t r = 0; r < rows.size(); ++r) {
-                const Sampler& sampler = rows[r]->sampler;
-                all_argmax = all_argmax && sampler.argmax_suffices();
-                uint32_t n_top = 0;
-                all_candidates = all_candidates && sampler.candidate_request(extras[r], n_top);
-                requests.push_back({uint32_t(r), n_top, extras[r]});
-            }
-            std::vector<int32_t> ids;
-            if (all_argmax) ids = s.backend->argmax();
-            else if (all_candidates) s.backend->top_candidates(requests, candidates);
-            else s.backend->copy_logits(logits);
-            for (size_t r = 0; r < rows.size(); ++r) {
-                Active& a = *rows[r];
-                if (a.result.n_generated_tokens == 0 && a.next_token < 0) {
-                    a.result.prompt_ms = ms_since(a.t_start);
-                    a.t_gen = Clock::now();
-                }
-                TokenLogprob lp;
-                const bool want_lp = a.request->params.logprobs > 0;
-                int32_t token;
-                if (all_argmax) {
-                    token = ids[r];
-                } else if (all_candidates) {
-                    token = a.sampler.sample_candidates(candidates[r], want_lp ? &lp : nullptr);
-                } else {
-                    token = a.sampler.sample(std::span<const float>(&logits[r * s.config.n_vocab], s.config.n_vocab),
-                                             want_lp ? &lp : nullptr);
-                }
-                if (a.request->params.max_tokens == 0) {
-                    finish(s, a, FinishReason::Length);
-                    continue;
-                }
-                accept_token(s, a, token, want_lp ? &lp : nullptr);
-            }
-        }
-        for (auto& a : active) results.push_back(std::move(a->result));
-    }
-    return results;
-}
-
 void run_prompt(InferenceEngine::State& s, const std::vector<int32_t>& tokens, bool all_rows,
                 const std::function<void(uint32_t, const float*)>& on_row) {
-    SequenceGuard seq(*s.kv);
-    s.kv->reserve(seq.id(), uint32_t(tokens.size()));
+    const KvBlockTable::SeqId seq = s.kv->create_sequence();
+    struct Free {  // the sequence returns to the pool on errors too
+        KvBlockTable& kv;
+        KvBlockTable::SeqId seq;
+        ~Free() { kv.free_sequence(seq); }
+    } free_seq{*s.kv, seq};
+    s.kv->reserve(seq, uint32_t(tokens.size()));
     std::vector<float> logits;
     const uint32_t chunk = std::min({s.options.prefill_chunk, s.max_step_tokens, all_rows ? s.max_logit_rows : s.max_step_tokens});
     for (uint32_t begin = 0; begin < tokens.size(); begin += chunk) {
         const uint32_t n = std::min<uint32_t>(chunk, uint32_t(tokens.size()) - begin);
         const bool last_chunk = begin + n == tokens.size();
         Batch batch;
-        batch.sequences.push_back({std::span<const int32_t>(tokens).subspan(begin, n), begin, s.kv->blocks(seq.id()),
+        batch.sequences.push_back({std::span<const int32_t>(tokens).subspan(begin, n), begin, s.kv->blocks(seq),
                                    all_rows ? n : (last_chunk ? 1u : 0u)});
         s.backend->forward(batch);
         if (batch.n_logit_rows() == 0) continue;

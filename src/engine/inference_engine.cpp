@@ -1,6 +1,7 @@
 // InferenceEngine: loading (model, tokenizer, chat template, KV pool, backend) and the public calls,
 // which hand their token work to the generation loop (engine/generation.h).
 #include <chrono>
+#include <mutex>
 #include <random>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "engine/end_of_generation.h"
 #include "engine/engine_state.h"
 #include "engine/generation.h"
+#include "engine/scheduler.h"
 #include "llcuda/chat_template.h"
 #include "llcuda/engine.h"
 #include "llcuda/error.h"
@@ -35,6 +37,9 @@ const char* finish_reason_name(FinishReason reason) {
     }
     return "unknown";
 }
+
+InferenceEngine::State::State(GgufFile f) : file(std::move(f)) {}
+InferenceEngine::State::~State() = default;
 
 InferenceEngine::InferenceEngine() = default;
 InferenceEngine::~InferenceEngine() = default;
@@ -74,10 +79,21 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
     // Every sequence the engine runs at once may grow to the whole context.
     const Backend backend = resolve_backend(options.backend);
     const bool cpu = backend == Backend::Cpu;
-    if (s->options.max_sequences == 0) s->options.max_sequences = cpu ? 1 : 8;
+    // Unless told, the CPU runs up to 4 sequences at once over a pool of one context (concurrent
+    // callers share it, preempting each other when long), so its memory stays that of one sequence.
+    const bool cpu_default_pool = cpu && s->options.max_sequences == 0;
+    if (s->options.max_sequences == 0) s->options.max_sequences = cpu ? 4 : 8;
     const uint64_t blocks_per_seq = (uint64_t(s->n_ctx) + shape.block_size - 1) / shape.block_size;
-    const uint64_t n_blocks = blocks_per_seq * s->options.max_sequences;
+    const uint64_t n_blocks = options.kv_blocks        ? options.kv_blocks
+                              : cpu_default_pool ? blocks_per_seq
+                                                 : blocks_per_seq * s->options.max_sequences;
     if (n_blocks > UINT32_MAX) throw Error(ErrorKind::InvalidArgument, "the KV cache would need more than 2^32 blocks");
+    // The scheduler preempts others until a request runs alone, so one full context must fit.
+    if (n_blocks < blocks_per_seq) {
+        throw Error(ErrorKind::InvalidArgument,
+                    fmt::format("kv_blocks = {} cannot hold one context of {} tokens ({} blocks of {})", n_blocks,
+                                s->n_ctx, blocks_per_seq, shape.block_size));
+    }
     shape.n_blocks = uint32_t(n_blocks);
     s->kv = std::make_unique<KvBlockTable>(shape);
 
@@ -96,6 +112,7 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
             s->weight_bytes_per_token += t.n_bytes;
         }
     }
+    s->scheduler = std::make_unique<Scheduler>(*s);
     state_ = std::move(s);
 }
 
@@ -136,48 +153,90 @@ std::string InferenceEngine::detokenize(const std::vector<int32_t>& ids) const {
 
 namespace {
 
+// Every generation goes through the scheduler, so concurrent calls share its forward passes.
 InferenceResult generate_one(InferenceEngine::State& s, std::vector<int32_t> prompt, const SamplingParams& params,
-                             const StreamCallback* callback) {
-    std::vector<GenerationRequest> r(1);
-    r[0].prompt = std::move(prompt);
-    r[0].params = params;
-    r[0].callback = callback;
-    return std::move(run_generation(s, r).front());
+                             const PieceCallback* callback) {
+    validate(params);
+    check_prompt(s, prompt);
+    const auto job = s.scheduler->submit(std::move(prompt), params, callback != nullptr);
+    return s.scheduler->wait(*job, callback);
+}
+
+InferenceResult generate_text_stream(InferenceEngine::State& s, std::vector<int32_t> prompt,
+                                     const SamplingParams& params, const StreamCallback& callback) {
+    const PieceCallback pieces = [&](const StreamPiece& p) { return p.text.empty() || callback(p.text); };
+    return generate_one(s, std::move(prompt), params, &pieces);
 }
 
 }  // namespace
 
 InferenceResult InferenceEngine::infer(std::string_view prompt, const SamplingParams& params) {
     State& s = require_loaded(state_);
-    validate(params);
     return generate_one(s, tokenize(prompt, true), params, nullptr);
 }
 
 InferenceResult InferenceEngine::infer_stream(std::string_view prompt, const SamplingParams& params,
                                               const StreamCallback& callback) {
     State& s = require_loaded(state_);
-    validate(params);
-    return generate_one(s, tokenize(prompt, true), params, &callback);
+    return generate_text_stream(s, tokenize(prompt, true), params, callback);
 }
 
 InferenceResult InferenceEngine::infer_tokens(const std::vector<int32_t>& prompt, const SamplingParams& params) {
-    State& s = require_loaded(state_);
-    validate(params);
-    return generate_one(s, prompt, params, nullptr);
+    return generate_one(require_loaded(state_), prompt, params, nullptr);
 }
+
+InferenceResult InferenceEngine::generate(const std::vector<int32_t>& prompt, const SamplingParams& params,
+                                          const PieceCallback& callback) {
+    return generate_one(require_loaded(state_), prompt, params, callback ? &callback : nullptr);
+}
+
+SchedulerStats InferenceEngine::scheduler_stats() const { return require_loaded(state_).scheduler->stats(); }
 
 std::vector<InferenceResult> InferenceEngine::batch_infer(const std::vector<std::string>& prompts,
                                                           const SamplingParams& params) {
     State& s = require_loaded(state_);
     validate(params);
-    // All prompts run together: one forward pass per step carries every sequence.
-    std::vector<GenerationRequest> requests(prompts.size());
-    for (size_t i = 0; i < prompts.size(); ++i) {
-        requests[i].prompt = tokenize(prompts[i], true);
-        requests[i].params = params;
+    // All prompts are checked before any runs; then they join the scheduler together.
+    std::vector<std::vector<int32_t>> tokens;
+    for (const auto& p : prompts) {
+        tokens.push_back(tokenize(p, true));
+        check_prompt(s, tokens.back());
     }
-    return run_generation(s, requests);
+    std::vector<std::shared_ptr<Job>> jobs;
+    for (auto& t : tokens) jobs.push_back(s.scheduler->submit(std::move(t), params, false));
+    std::vector<InferenceResult> results;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+        try {
+            results.push_back(s.scheduler->wait(*jobs[i], nullptr));
+        } catch (...) {
+            for (size_t j = i + 1; j < jobs.size(); ++j) jobs[j]->cancel = true;  // nobody will read them
+            throw;
+        }
+    }
+    return results;
 }
+
+namespace {
+
+ChatRenderOptions render_options(const InferenceEngine::State& s) {
+    ChatRenderOptions o;
+    o.add_generation_prompt = true;
+    const int32_t bos = s.tokenizer->bos_id(), eos = s.tokenizer->eos_id();
+    o.extra["bos_token"] = bos >= 0 ? s.tokenizer->token_text(bos) : "";
+    o.extra["eos_token"] = eos >= 0 ? s.tokenizer->token_text(eos) : "";
+    return o;
+}
+
+// Templates that write the BOS text themselves must not get a second BOS from the tokenizer.
+std::vector<int32_t> tokenize_chat(const InferenceEngine::State& s, const std::string& prompt) {
+    const int32_t bos = s.tokenizer->bos_id();
+    const bool has_bos_text = bos >= 0 && prompt.rfind(s.tokenizer->token_text(bos), 0) == 0;
+    EncodeOptions e;
+    e.add_special = !has_bos_text;
+    return s.tokenizer->encode(prompt, e);
+}
+
+}  // namespace
 
 std::string InferenceEngine::apply_chat_template(const std::vector<ChatMessage>& messages,
                                                  bool add_generation_prompt) const {
@@ -187,11 +246,8 @@ std::string InferenceEngine::apply_chat_template(const std::vector<ChatMessage>&
     }
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& m : messages) list.push_back({{"role", m.role}, {"content", m.content}});
-    ChatRenderOptions o;
+    ChatRenderOptions o = render_options(s);
     o.add_generation_prompt = add_generation_prompt;
-    const int32_t bos = s.tokenizer->bos_id(), eos = s.tokenizer->eos_id();
-    o.extra["bos_token"] = bos >= 0 ? s.tokenizer->token_text(bos) : "";
-    o.extra["eos_token"] = eos >= 0 ? s.tokenizer->token_text(eos) : "";
     return s.chat_template->apply(list, o);
 }
 
@@ -199,10 +255,26 @@ InferenceResult InferenceEngine::chat(const std::vector<ChatMessage>& messages, 
     State& s = require_loaded(state_);
     validate(params);
     const std::string prompt = apply_chat_template(messages, true);
-    // Templates that write the BOS text themselves must not get a second BOS from the tokenizer.
-    const int32_t bos = s.tokenizer->bos_id();
-    const bool has_bos_text = bos >= 0 && prompt.rfind(s.tokenizer->token_text(bos), 0) == 0;
-    return generate_one(s, tokenize(prompt, !has_bos_text), params, nullptr);
+    return generate_one(s, tokenize_chat(s, prompt), params, nullptr);
+}
+
+std::vector<int32_t> InferenceEngine::chat_prompt_tokens(std::string_view messages_json,
+                                                         std::string_view tools_json) const {
+    const State& s = require_loaded(state_);
+    if (!s.chat_template) {
+        throw Error(ErrorKind::NotFound, "the model has no chat template (tokenizer.chat_template is absent)");
+    }
+    auto parse = [](std::string_view text, const char* what) {
+        auto j = nlohmann::ordered_json::parse(text, nullptr, false);
+        if (j.is_discarded() || !j.is_array()) {
+            throw Error(ErrorKind::InvalidArgument, fmt::format("{} must be a JSON array", what));
+        }
+        return j;
+    };
+    const nlohmann::ordered_json messages = parse(messages_json, "messages");
+    ChatRenderOptions o = render_options(s);
+    if (!tools_json.empty()) o.extra["tools"] = parse(tools_json, "tools");
+    return tokenize_chat(s, s.chat_template->apply(messages, o));
 }
 
 void InferenceEngine::score(const std::vector<int32_t>& tokens,
@@ -214,6 +286,7 @@ void InferenceEngine::score(const std::vector<int32_t>& tokens,
     }
     if (tokens.empty()) throw Error(ErrorKind::InvalidArgument, "nothing to score: no tokens");
     check_in_vocabulary(s, tokens);
+    std::lock_guard lock(s.mutex);
     std::vector<float> row(s.config.n_vocab);
     run_prompt(s, tokens, true, [&](uint32_t i, const float* logits) {
         const float max = *std::max_element(logits, logits + s.config.n_vocab);
@@ -225,7 +298,11 @@ void InferenceEngine::score(const std::vector<int32_t>& tokens,
     });
 }
 
-EngineMetrics InferenceEngine::metrics() const { return require_loaded(state_).metrics; }
+EngineMetrics InferenceEngine::metrics() const {
+    const State& s = require_loaded(state_);
+    std::lock_guard lock(s.mutex);
+    return s.metrics;
+}
 
 BenchTimes InferenceEngine::bench(uint32_t n_prompt, uint32_t n_gen, uint32_t depth, uint64_t seed) {
     State& s = require_loaded(state_);
@@ -233,6 +310,7 @@ BenchTimes InferenceEngine::bench(uint32_t n_prompt, uint32_t n_gen, uint32_t de
         throw Error(ErrorKind::InvalidArgument, fmt::format("bench needs {} positions but the context holds {}",
                                                             uint64_t(depth) + n_prompt + n_gen, s.n_ctx));
     }
+    std::lock_guard lock(s.mutex);
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<int32_t> pick(0, int32_t(s.config.n_vocab) - 1);
     std::vector<int32_t> tokens(uint64_t(depth) + n_prompt + 1);

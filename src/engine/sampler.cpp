@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include "engine/sampler_stages.h"
+#include "grammar/automaton.h"
 #include "llcuda/error.h"
+#include "llcuda/grammar.h"
 
 namespace llcuda {
 
@@ -28,14 +30,38 @@ void validate(const SamplingParams& p) {
     for (const auto& s : p.stop) {
         if (s.empty()) throw Error(ErrorKind::InvalidArgument, "stop strings must not be empty");
     }
+    if (!p.grammar.empty() && !p.json_schema.empty()) {
+        throw Error(ErrorKind::InvalidArgument, "give either a grammar or a JSON schema, not both");
+    }
+    if (is_constrained(p) && p.ignore_eos) {
+        throw Error(ErrorKind::InvalidArgument,
+                    "ignore_eos cannot be combined with a grammar or JSON schema (the grammar decides where the text ends)");
+    }
+    if (!p.grammar.empty()) check_grammar(p.grammar);
+    if (!p.json_schema.empty()) json_schema_to_grammar(p.json_schema);
 }
 
-Sampler::Sampler(const SamplingParams& params, uint32_t n_vocab) : params_(params), n_vocab_(n_vocab) {
+bool is_constrained(const SamplingParams& p) { return !p.grammar.empty() || !p.json_schema.empty(); }
+
+Sampler::Sampler(const SamplingParams& params, uint32_t n_vocab, std::shared_ptr<const grammar::TokenVocabulary> vocab)
+    : params_(params), n_vocab_(n_vocab) {
     validate(params);
     rng_.seed(params.seed ? *params.seed : std::random_device{}());
+    if (is_constrained(params)) {
+        if (!vocab || vocab->n_rows != n_vocab) {
+            throw Error(ErrorKind::Internal, "a constrained sampler needs the vocabulary of the model's logits rows");
+        }
+        const std::string gbnf = params.grammar.empty() ? json_schema_to_grammar(params.json_schema) : params.grammar;
+        auto compiled = grammar::shared_grammar(gbnf, vocab);
+        matcher_ = std::make_unique<grammar::Matcher>(std::move(vocab), std::move(compiled));
+    }
 }
 
-void Sampler::accept(int32_t token) { history_.push_back(token); }
+void Sampler::accept(int32_t token) {
+    history_.push_back(token);
+    if (matcher_ && sampled_) matcher_->accept(token);
+    sampled_ = false;
+}
 
 namespace {
 
@@ -53,7 +79,17 @@ int32_t Sampler::sample(std::span<const float> logits_in, TokenLogprob* logprob)
     if (logits_in.size() != n_vocab_) throw Error(ErrorKind::Internal, "logits row has the wrong size");
 
     int32_t chosen;
-    if (greedy()) {
+    if (matcher_) {
+        const auto& allowed = matcher_->allowed();
+        if (greedy()) {
+            const auto c = sampling::masked_candidates(logits_in, history_, params_, allowed);
+            chosen = std::max_element(c.begin(), c.end(), [](const sampling::Candidate& a, const sampling::Candidate& b) {
+                         return a.logit < b.logit || (a.logit == b.logit && a.id > b.id);
+                     })->id;
+        } else {
+            chosen = choose(sampling::run_chain_masked(logits_in, history_, params_, allowed), params_, rng_);
+        }
+    } else if (greedy()) {
         // Greedy: top-k, top-p and min-p always keep the most likely token, so the chain would
         // end on the argmax of the penalized logits; skip sorting the vocabulary.
         std::vector<float> logits(logits_in.begin(), logits_in.end());  // [n_vocab]
@@ -75,11 +111,12 @@ int32_t Sampler::sample(std::span<const float> logits_in, TokenLogprob* logprob)
         logprob->top.clear();
         for (size_t i = 0; i < n_top; ++i) logprob->top.emplace_back(ids[i], logits_in[ids[i]] - log_z);
     }
+    sampled_ = true;
     return chosen;
 }
 
 bool Sampler::argmax_suffices() const {
-    return greedy() && !sampling::penalties_active(params_) && params_.logprobs == 0;
+    return !matcher_ && greedy() && !sampling::penalties_active(params_) && params_.logprobs == 0;
 }
 
 // top-k's k (1 when greedy: the argmax is the first of any top-k) plus the penalized tokens, or
@@ -98,6 +135,10 @@ uint32_t Sampler::top_needed(size_t n_extra) const {
 
 bool Sampler::candidate_request(std::vector<int32_t>& extra, uint32_t& n_top) const {
     extra.clear();
+    if (matcher_) {  // the grammar's mask needs the whole row
+        n_top = 0;
+        return false;
+    }
     const auto counts = sampling::penalty_counts(history_, params_, n_vocab_);
     n_top = top_needed(counts.size());
     if (n_top == 0) return false;
@@ -106,6 +147,7 @@ bool Sampler::candidate_request(std::vector<int32_t>& extra, uint32_t& n_top) co
 }
 
 int32_t Sampler::sample_candidates(const RowCandidates& rc, TokenLogprob* logprob) {
+    if (matcher_) throw Error(ErrorKind::Internal, "a constrained sampler needs whole logits rows, not candidates");
     const auto counts = sampling::penalty_counts(history_, params_, n_vocab_);
     const uint32_t n_top = top_needed(counts.size());
     if (n_top == 0 || rc.top.size() < n_top) {

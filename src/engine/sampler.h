@@ -6,25 +6,45 @@
 // row; sample_candidates() reads only the candidates a backend pre-selected where the logits live
 // (ComputeBackend::top_candidates, which explains why that set suffices), so that on the GPU a
 // 128k-262k float row need not cross to the host.
+//
+// With a grammar or JSON schema (SamplingParams::grammar / json_schema) the sampler holds a
+// grammar::Matcher: every token the grammar does not allow is removed before the first stage, so
+// the chain runs on the allowed tokens alone with every other setting unchanged; end-of-generation
+// is allowed exactly when the grammar is complete (and is the only choice when nothing else may
+// follow). Such a sampler needs whole rows (argmax_suffices and candidate_request say no).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <span>
 #include <vector>
 
 #include "backend/compute_backend.h"
+#include "grammar/matcher.h"
 #include "llcuda/engine.h"
 #include "llcuda/sampling.h"
 
 namespace llcuda {
 
+// True when params asks for constrained output (a grammar or a JSON schema).
+bool is_constrained(const SamplingParams& params);
+
 class Sampler {
 public:
-    Sampler(const SamplingParams& params, uint32_t n_vocab);
+    // `vocab` (the model's vocabulary as grammar::TokenVocabulary sees it) is required when
+    // is_constrained(params), ignored otherwise. Throws InvalidArgument for a bad grammar or schema
+    // (with its line and column), Unsupported for a schema keyword outside the supported subset.
+    Sampler(const SamplingParams& params, uint32_t n_vocab,
+            std::shared_ptr<const grammar::TokenVocabulary> vocab = nullptr);
 
-    // Tokens seen so far (prompt and generated), for the penalties.
+    // Tokens seen so far (prompt and generated), for the penalties. The first accept() after each
+    // sample() is the generated token: it also advances the grammar (InvalidArgument when the
+    // grammar does not allow it). Tokens accepted before any sample() are the prompt.
     void accept(int32_t token);
+
+    // Constrained sampling: the grammar's matcher (null when unconstrained).
+    grammar::Matcher* matcher() { return matcher_.get(); }
     // Picks a token; when `logprob` is given and params.logprobs > 0, fills it with the chosen
     // token's log-probability and the most likely alternatives under the model's distribution
     // (log-softmax of the raw logits, before penalties and filters).
@@ -51,6 +71,8 @@ private:
     uint32_t n_vocab_;
     std::vector<int32_t> history_;
     std::mt19937_64 rng_;
+    std::unique_ptr<grammar::Matcher> matcher_;
+    bool sampled_ = false;  // sample() ran since the last accept()
 };
 
 }  // namespace llcuda

@@ -155,6 +155,37 @@ std::vector<Candidate> run_chain(std::span<const float> logits, std::span<const 
     return run_chain_after_top_k(std::move(c), params, observe);
 }
 
+std::vector<Candidate> masked_candidates(std::span<const float> logits, std::span<const int32_t> history,
+                                         const SamplingParams& params, std::span<const uint64_t> allowed) {
+    std::vector<Candidate> c;  // [allowed tokens]
+    for (size_t w = 0; w < allowed.size(); ++w) {
+        for (uint64_t bits = allowed[w]; bits != 0; bits &= bits - 1) {
+            const size_t id = w * 64 + size_t(__builtin_ctzll(bits));
+            if (id < logits.size()) c.push_back({int32_t(id), logits[id], 0.0f});
+        }
+    }
+    // Penalties only touch seen ids: apply them to the survivors with the same arithmetic.
+    const auto counts = penalty_counts(history, params, logits.size());
+    if (!counts.empty()) {
+        std::map<int32_t, int> count_of(counts.begin(), counts.end());
+        for (Candidate& x : c) {
+            if (auto it = count_of.find(x.id); it != count_of.end()) x.logit = penalized_logit(x.logit, it->second, params);
+        }
+    }
+    return c;
+}
+
+std::vector<Candidate> run_chain_masked(std::span<const float> logits, std::span<const int32_t> history,
+                                        const SamplingParams& params, std::span<const uint64_t> allowed,
+                                        const StageObserver& observe) {
+    std::vector<Candidate> c = masked_candidates(logits, history, params, allowed);
+    if (c.empty()) return c;
+    if (observe) observe(Stage::Penalties, c);
+    top_k(c, params.top_k);
+    if (observe) observe(Stage::TopK, c);
+    return run_chain_after_top_k(std::move(c), params, observe);
+}
+
 std::vector<Candidate> run_chain_after_top_k(std::vector<Candidate> c, const SamplingParams& params,
                                              const StageObserver& observe) {
     auto seen = [&](Stage s, const std::vector<Candidate>& c) {

@@ -78,6 +78,18 @@ using StageObserver = std::function<void(Stage, std::span<const Candidate>)>;
 std::vector<Candidate> run_chain(std::span<const float> logits, std::span<const int32_t> history,
                                  const SamplingParams& params, const StageObserver& observe = {});
 
+// run_chain over only the tokens whose bit is set in `allowed` (bit t of word t / 64; a grammar's
+// mask): the same as run_chain on a row whose other logits are -inf, but -inf never reaches a stage
+// (typical sampling's entropy would turn 0 * log 0 into NaN). Empty when no bit is set.
+std::vector<Candidate> run_chain_masked(std::span<const float> logits, std::span<const int32_t> history,
+                                        const SamplingParams& params, std::span<const uint64_t> allowed,
+                                        const StageObserver& observe = {});
+
+// The candidates of the tokens `allowed` sets, with their logits after the penalties (what
+// run_chain_masked starts from; the greedy path takes its best).
+std::vector<Candidate> masked_candidates(std::span<const float> logits, std::span<const int32_t> history,
+                                         const SamplingParams& params, std::span<const uint64_t> allowed);
+
 // The chain after top-k: typical → top-p → min-p → temperature → softmax on what top-k left.
 std::vector<Candidate> run_chain_after_top_k(std::vector<Candidate> c, const SamplingParams& params,
                                              const StageObserver& observe = {});

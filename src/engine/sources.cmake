@@ -5,5 +5,6 @@ target_sources(llcuda PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/builtin_templates.cpp
   ${CMAKE_CURRENT_LIST_DIR}/backend_factory.cpp
   ${CMAKE_CURRENT_LIST_DIR}/generation.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/scheduler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/inference_engine.cpp
   ${CMAKE_CURRENT_LIST_DIR}/perplexity.cpp)

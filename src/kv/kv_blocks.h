@@ -5,11 +5,18 @@
 //   page table of a sequence: logical block i (positions [i*block_size, (i+1)*block_size)) -> block id
 //
 // A block id names the same slot range in every layer's pool, so a sequence allocates one id per
-// block_size positions. Sequences grow block by block and return their blocks when freed; this is
-// the layout continuous batching and prefix sharing build on.
+// block_size positions. Sequences grow block by block and return their blocks when freed.
+//
+// Prefix caching (kv/prefix_cache.h): a full block whose tokens are known can be published under
+// its chain hash; a new sequence attaches the published blocks that match the start of its tokens
+// instead of recomputing them. Blocks carry reference counts: a shared block is returned only when
+// its last holder frees it, and then, if published, it stays cached (idle, evicted least recently
+// used when the free list runs dry) rather than free. Every block is in exactly one state:
+// used (held by a sequence), cached (idle in the index) or free.
 #pragma once
 
 #include <cstdint>
+#include "kv/prefix_cache.h"
 #include <span>
 #include <vector>
 
@@ -39,10 +46,25 @@ public:
     SeqId create_sequence();
     void free_sequence(SeqId seq);
     // Makes positions [0, n_positions) addressable for `seq`; throws OutOfMemory ("KV cache is full")
-    // when the pool has too few free blocks, leaving the sequence as it was.
+    // when the pool has too few free or cached blocks, leaving the sequence as it was. Cached blocks
+    // are evicted (least recently used first) only once the free list is empty.
     void reserve(SeqId seq, uint32_t n_positions);
     uint32_t capacity(SeqId seq) const;  // positions addressable now
     uint32_t n_free_blocks() const { return uint32_t(free_blocks_.size()); }
+    uint32_t n_cached_blocks() const { return index_.n_idle(); }  // held only by the prefix cache
+    uint32_t n_used_blocks() const { return shape_.n_blocks - n_free_blocks() - n_cached_blocks(); }
+    uint32_t n_available_blocks() const { return n_free_blocks() + n_cached_blocks(); }
+    uint32_t blocks_for(uint64_t n_positions) const {
+        return uint32_t((n_positions + shape_.block_size - 1) / shape_.block_size);
+    }
+
+    // For an empty sequence: attaches the published blocks matching the longest run of full blocks
+    // at the start of `tokens`, covering at most max_positions; returns the positions attached (a
+    // multiple of block_size). Their keys/values need not be computed again.
+    uint32_t attach_prefix(SeqId seq, std::span<const int32_t> tokens, uint32_t max_positions);
+    // Publishes every full block of `seq` within [0, n_positions) not yet published; tokens[0,
+    // n_positions) are the ids whose keys/values those positions hold (already computed).
+    void publish(SeqId seq, std::span<const int32_t> tokens, uint32_t n_positions);
     // The page table: block id of each logical block of `seq`.
     std::span<const uint32_t> blocks(SeqId seq) const;
     // Storage slot of `position` (throws Internal beyond the reserved blocks).
@@ -52,9 +74,15 @@ private:
     std::vector<uint32_t>& table(SeqId seq);
     const std::vector<uint32_t>& table(SeqId seq) const;
 
+    uint32_t take_block();        // a free block, else an evicted cached one (caller checked availability)
+    void release_block(uint32_t block);
+
     KvCacheShape shape_;
     std::vector<uint32_t> free_blocks_;
+    std::vector<uint32_t> refs_;                      // per block: sequences holding it
+    PrefixIndex index_;
     std::vector<std::vector<uint32_t>> page_tables_;  // per sequence slot
+    std::vector<std::vector<uint64_t>> chain_;        // per sequence: chain hash of each published leading block
     std::vector<bool> sequence_live_;
 };
 

@@ -1,1 +1,1 @@
-target_sources(llcuda PRIVATE ${CMAKE_CURRENT_LIST_DIR}/kv_blocks.cpp)
+target_sources(llcuda PRIVATE ${CMAKE_CURRENT_LIST_DIR}/kv_blocks.cpp ${CMAKE_CURRENT_LIST_DIR}/prefix_cache.cpp)

@@ -33,3 +33,26 @@ def run(program, args, stdin=None, timeout=900):
 def describe(out):
     """A failed run in one line: exit code and the end of stderr."""
     return f"exit {out.returncode}, stderr {out.stderr[-400:]!r}"
+
+
+def run_timed(program, args, stdin=None, timeout=300):
+    """Runs `program args...` reading stdout as it arrives: returns (exit code, [(seconds, bytes)] one
+    entry per read that returned data, stderr bytes). Several entries long before the exit show
+    that the program wrote its output in pieces (streaming), not once at the end."""
+    import time
+    proc = subprocess.Popen([str(program)] + [str(a) for a in args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if stdin is not None:
+        proc.stdin.write(stdin)
+    proc.stdin.close()
+    start = time.monotonic()
+    chunks = []
+    while True:
+        data = os.read(proc.stdout.fileno(), 65536)
+        if not data:
+            break
+        chunks.append((time.monotonic() - start, data))
+    err = proc.stderr.read()
+    proc.wait(timeout=timeout)
+    chunks.append((time.monotonic() - start, b""))  # the end of output
+    return proc.returncode, chunks, err

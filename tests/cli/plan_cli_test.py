@@ -95,6 +95,20 @@ check(j.get("exact_sizes") is False and j.get("recommended") is not None and
 j = recommend_json("--params", "70", "--vram", "8")
 check(j.get("recommended", 0) is None and not any(c["fits"] for c in j.get("candidates", [])), "70B in 8 GiB fits?")
 
+# --params takes a unit (8B, 8000M, 7000K, 0.008T) or a plain count (8e9); a bare number below a
+# million keeps its old meaning, billions. All are the same request, and the unit read is said.
+base = recommend_json("--params", "8B", "--vram", "6")
+for value in ("8e9", "8000000000", "8000M", "8000000K", "0.008T", "8"):
+    j = recommend_json("--params", value, "--vram", "6")
+    check(j.get("parameters") == 8_000_000_000 and j == base, f"--params {value}: {j.get('parameters')} != 8e9")
+out = run(llcuda, ["recommend", "--params", "8e9", "--vram", "16"])
+check(out.returncode == 0 and b"--params 8e9 read as 8 billion parameters" in out.stderr
+      and b"8.0B-parameter" in out.stdout, f"--params 8e9 --vram 16: {describe(out)} {out.stdout[:200]!r}")
+for value in ("-3", "0", "eight", "8X"):
+    out = run(llcuda, ["recommend", "--params", value, "--vram", "16"])
+    check(out.returncode == 1 and f"--params {value}: give a positive parameter count".encode() in out.stderr,
+          f"--params {value}: {describe(out)}")
+
 # Bad requests: non-zero exit and the problem named, the same way in both commands.
 for args, needle in ((["recommend", "--vram", "8"], b"either a model file or --params"),
                      (["recommend", str(SMOLLM2), "--params", "1", "--vram", "8"], b"either a model file or --params"),

@@ -1,6 +1,7 @@
 // KV block table: page tables map positions to distinct slots, blocks return to the pool, and a full
 // pool is a clear OutOfMemory error that leaves the sequence usable.
 #include <set>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -62,6 +63,55 @@ TEST(KvBlockTable, ZeroSizedPoolIsRejected) {
     KvCacheShape s = small_shape();
     s.n_blocks = 0;
     EXPECT_THROW(KvBlockTable{s}, Error);
+}
+
+// Prefix caching: published full blocks are shared by reference count, stay cached when released,
+// and are evicted least recently used once the free list is empty.
+TEST(KvBlockTable, PublishedBlocksAreSharedCachedAndEvictedLru) {
+    KvBlockTable kv(small_shape());  // 6 blocks of 4
+    const std::vector<int32_t> a_tokens = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    const auto a = kv.create_sequence();
+    kv.reserve(a, 10);
+    kv.publish(a, a_tokens, 10);  // blocks 0 and 1 are full; the third is not
+    const auto b = kv.create_sequence();
+    // Same first block, different second: only the first is shared.
+    const std::vector<int32_t> b_tokens = {1, 2, 3, 4, 5, 6, 7, 99, 9};
+    EXPECT_EQ(kv.attach_prefix(b, b_tokens, 8), 4u);
+    EXPECT_EQ(kv.blocks(b)[0], kv.blocks(a)[0]);
+    EXPECT_EQ(kv.n_used_blocks(), 3u);
+    kv.free_sequence(a);  // its first block is still b's; its second stays cached; its third is free
+    EXPECT_EQ(kv.n_used_blocks(), 1u);
+    EXPECT_EQ(kv.n_cached_blocks(), 1u);
+    EXPECT_EQ(kv.n_free_blocks(), 4u);
+    kv.free_sequence(b);
+    EXPECT_EQ(kv.n_cached_blocks(), 2u);
+    // The whole prefix comes back for a repeat, limited by max_positions.
+    const auto c = kv.create_sequence();
+    EXPECT_EQ(kv.attach_prefix(c, a_tokens, 9), 8u);
+    EXPECT_EQ(kv.n_cached_blocks(), 0u);
+    kv.free_sequence(c);
+    // Filling the pool evicts the cached blocks (oldest first) instead of failing.
+    const auto d = kv.create_sequence();
+    kv.reserve(d, 24);
+    EXPECT_EQ(kv.n_cached_blocks(), 0u);
+    EXPECT_EQ(kv.n_used_blocks(), 6u);
+    kv.free_sequence(d);
+    const auto e = kv.create_sequence();
+    EXPECT_EQ(kv.attach_prefix(e, a_tokens, 9), 0u);  // evicted: a miss
+}
+
+TEST(KvBlockTable, DuplicatePublishKeepsTheFirstBlock) {
+    KvBlockTable kv(small_shape());
+    const std::vector<int32_t> tokens = {5, 6, 7, 8};
+    const auto a = kv.create_sequence(), b = kv.create_sequence();
+    kv.reserve(a, 4);
+    kv.reserve(b, 4);
+    kv.publish(a, tokens, 4);
+    kv.publish(b, tokens, 4);  // same content computed twice: b's block stays private
+    kv.free_sequence(a);
+    kv.free_sequence(b);
+    EXPECT_EQ(kv.n_cached_blocks(), 1u);
+    EXPECT_EQ(kv.n_free_blocks(), 5u);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "llcuda/error.h"
 #include "llcuda/ggml_type.h"
+#include "llcuda/gguf_summary.h"
 #include "llcuda/planner.h"
 #include "llcuda/quantize.h"
 #include "plan_report.h"
@@ -54,6 +55,25 @@ std::optional<GgmlType> type_option(const std::string& name, const char* flag) {
     const auto type = ggml_type_from_name(name);
     if (!type) throw Error(ErrorKind::InvalidArgument, fmt::format("{}: unknown ggml type '{}'", flag, name));
     return type;
+}
+
+// An output larger than its input: the source was already quantized below what the preset gives some
+// tensors (a preset names the type each tensor gets; it does not keep a smaller source type).
+void explain_growth(const ModelQuantizeReport& report) {
+    uint64_t grown_in = 0, grown_out = 0;
+    size_t n_grown = 0;
+    std::string example;
+    for (const auto& t : report.tensors) {
+        if (t.bytes_out <= t.bytes_in) continue;
+        ++n_grown;
+        grown_in += t.bytes_in;
+        grown_out += t.bytes_out;
+        if (example.empty()) example = fmt::format("{} {} -> {}", t.name, ggml_type_name(t.from), ggml_type_name(t.to));
+    }
+    fmt::print("note: the output is larger than the input: {} tensor{} (such as {}) got a type with more bits than the "
+               "source already had ({:.1f} MiB -> {:.1f} MiB); the preset sets each tensor's type and cannot keep a "
+               "smaller one. Quantize from an F16/BF16/F32 model, or choose a smaller preset\n",
+               n_grown, n_grown == 1 ? "" : "s", example, double(grown_in) / (1 << 20), double(grown_out) / (1 << 20));
 }
 
 }  // namespace
@@ -97,9 +117,10 @@ void register_quantize(CLI::App& app, CommandSlot& slot) {
                        t.used_imatrix ? " (imatrix)" : "");
         });
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        fmt::print("wrote {}: file type {}, {} tensors, {:.1f} MiB -> {:.1f} MiB in {:.1f} s\n", o->output,
-                   report.file_type, report.tensors.size(), double(report.bytes_in) / (1 << 20),
-                   double(report.bytes_out) / (1 << 20), seconds);
+        fmt::print("wrote {}: file type {} ({}), {} tensors, {:.1f} MiB -> {:.1f} MiB in {:.1f} s\n", o->output,
+                   file_type_name(report.file_type), report.file_type, report.tensors.size(),
+                   double(report.bytes_in) / (1 << 20), double(report.bytes_out) / (1 << 20), seconds);
+        if (report.bytes_out > report.bytes_in) explain_growth(report);
         return 0;
     };
 }

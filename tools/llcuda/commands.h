@@ -29,5 +29,6 @@ void register_convert(CLI::App& app, CommandSlot& slot);
 void register_export(CLI::App& app, CommandSlot& slot);
 void register_bench(CLI::App& app, CommandSlot& slot);
 void register_make_bench_model(CLI::App& app, CommandSlot& slot);
+void register_serve(CLI::App& app, CommandSlot& slot);
 
 }  // namespace llcuda::cli

@@ -1,8 +1,12 @@
-// Command-line flags shared by `run` and `chat`: model loading and sampling.
+// Command-line flags shared by `run` and `chat`: model loading, sampling and llama.cpp's names for
+// them (docs/cli.md has the table). Every value is checked by resolve(), before any model loads.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -17,46 +21,46 @@ inline std::map<std::string, KvCacheType> kv_type_names() {
     return {{"f16", KvCacheType::F16}, {"q8_0", KvCacheType::Q8_0}};
 }
 
+// What the flags ask for, checked: ready for load_model and the generation calls.
+struct ResolvedFlags {
+    LoadOptions load;
+    SamplingParams params;           // with the seed drawn when none (or -1) was given
+    uint64_t seed = 0;               // the seed in use, printed so that a run can be repeated
+    int64_t n_gpu_layers = -1;       // -ngl; -1: not given or "all"
+    std::vector<std::string> notices;  // one line per flag accepted but not honoured
+};
+
 struct GenerationFlags {
     std::string model;
-    LoadOptions load;
+    int64_t ctx = 0;                 // -c; 0: the model's, at most 4096
+    int64_t threads = 0;             // -t; 0 or -1: all cores
+    Backend backend = Backend::Auto;
+    KvCacheType kv_type = KvCacheType::F16;
+    int64_t n_predict = 128;         // -n; -1 / -2: until the context is full
     SamplingParams sampling;
-    uint64_t seed = 0;
-    bool has_seed = false;
     bool greedy = false;
+    int64_t seed = -1;               // -s; -1: a random seed
+    std::vector<std::string> stop;
+    std::vector<std::string> reverse_prompts;  // -r: stop strings, llama.cpp's name
+    std::string system_prompt;       // -sys
+    bool escape = true;              // -e (llama.cpp's default) / --no-escape
+    bool no_escape = false;
+    std::string grammar, grammar_file, json_schema, json_schema_file;
+    std::string n_gpu_layers;        // -ngl: a number, "all" or "auto"
+    std::optional<std::string> flash_attn;  // -fa [on|off|auto]
+    int64_t batch = 0, ubatch = 0;   // -b, -ub
+    bool no_warmup = false, verbose_prompt = false;
+    bool conversation = false, no_conversation = false;
+    bool force_ctx = false;
+    bool quiet = false;
 
-    void add_to(CLI::App* app) {
-        app->add_option("-m,--model", model, "GGUF model (default: the built-in SmolLM2-135M-Instruct)");
-        app->add_option("-c,--ctx", load.context_length, "Context length (default: the model's, at most 4096)");
-        app->add_option("-t,--threads", load.n_threads, "CPU threads (default: all cores)");
-        app->add_option("--backend", load.backend, "auto (the GPU when there is a usable one), cpu or cuda")
-            ->transform(CLI::CheckedTransformer(backend_names(), CLI::ignore_case))
-            ->default_str("auto");
-        app->add_option("--kv-type", load.kv_type, "KV-cache element type on the GPU: f16 or q8_0")
-            ->transform(CLI::CheckedTransformer(kv_type_names(), CLI::ignore_case))
-            ->default_str("f16");
-        app->add_option("-n,--max-tokens", sampling.max_tokens, "Tokens to generate at most")->capture_default_str();
-        app->add_option("--temp", sampling.temperature, "Temperature (0: greedy)")->capture_default_str();
-        app->add_flag("--greedy", greedy, "Always take the most likely token (same as --temp 0)");
-        app->add_option("--top-k", sampling.top_k, "Top-k (<= 0 disables)")->capture_default_str();
-        app->add_option("--top-p", sampling.top_p, "Top-p / nucleus (1 disables)")->capture_default_str();
-        app->add_option("--min-p", sampling.min_p, "Min-p (0 disables)")->capture_default_str();
-        app->add_option("--typical", sampling.typical_p, "Locally typical sampling (1 disables)")->capture_default_str();
-        app->add_option("--repeat-penalty", sampling.repetition_penalty, "Repetition penalty (1 disables)")->capture_default_str();
-        app->add_option("--presence-penalty", sampling.presence_penalty, "Presence penalty")->capture_default_str();
-        app->add_option("--frequency-penalty", sampling.frequency_penalty, "Frequency penalty")->capture_default_str();
-        app->add_option("--repeat-last-n", sampling.penalty_last_n, "Tokens the penalties look at (-1: all)")->capture_default_str();
-        app->add_option("--seed", seed, "Random seed (same seed, same text)")->each([this](const std::string&) { has_seed = true; });
-        app->add_option("--stop", sampling.stop, "Stop string (repeatable)");
-        app->add_flag("--ignore-eos", sampling.ignore_eos, "Keep generating past end-of-generation tokens");
-    }
-
-    SamplingParams params() const {
-        SamplingParams p = sampling;
-        if (greedy) p.temperature = 0.0f;
-        if (has_seed) p.seed = seed;
-        return p;
-    }
+    // `default_n_predict`: what -n is when not given (shown in --help).
+    void add_to(CLI::App* app, int64_t default_n_predict);
+    // Checks every value (sampling, -c, -t, -n, files) and builds the engine's options; throws
+    // InvalidArgument naming the flag. Does not touch the model.
+    ResolvedFlags resolve() const;
+    // Text the user typed for -p / -sys, with escapes processed unless --no-escape.
+    std::string user_text(const std::string& text) const;
 };
 
 }  // namespace llcuda::cli

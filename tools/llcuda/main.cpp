@@ -1,10 +1,12 @@
 // llcuda: one program, one subcommand per step of the workflow (see `llcuda --help`).
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "llama_flag_aliases.h"
 #include "llcuda/error.h"
 
 int main(int argc, char** argv) {
@@ -31,8 +33,17 @@ int main(int argc, char** argv) {
     add(llcuda::cli::register_export);
     add(llcuda::cli::register_bench);
     add(llcuda::cli::register_make_bench_model);
+    add(llcuda::cli::register_serve);
 
-    CLI11_PARSE(app, argc, argv);
+    // llama.cpp's -ngl, -cnv, -sys ... become long names first (llama_flag_aliases.h). CLI11 takes
+    // the arguments without the program name, last first.
+    const auto args = llcuda::cli::rewrite_llama_aliases(argc, argv);
+    std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
+    try {
+        app.parse(reversed);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
     for (auto& slot : slots) {
         if (!slot.app || !slot.app->parsed()) continue;
         try {

@@ -1,0 +1,96 @@
+// Continuous batching (docs/scheduler.md): every call on an InferenceEngine becomes a Job handed to
+// one Scheduler, whose background thread runs steps until no work is left. Each step
+//   1. drops cancelled requests (their KV blocks return at once),
+//   2. admits waiting requests while fewer than max_sequences run and the pool has room, attaching
+//      the prefix cache's blocks for the longest cached start of their tokens,
+//   3. packs one decode token per generating request and prompt chunks of the others under the
+//      step's token budget (chunked prefill), growing page tables; when the pool runs out, the
+//      most recently admitted requests are preempted (blocks freed, recomputed later),
+//   4. runs ONE forward pass, samples each finished row with its request's own parameters,
+//      publishes newly full blocks to the prefix cache and hands the new output to each Job.
+// Callers wait on their Job in their own thread and run their stream callbacks there, so a slow
+// callback never stalls the step loop (and a Python callback never needs the GIL on our thread).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/engine_state.h"
+#include "engine/generation.h"
+
+namespace llcuda {
+
+// One request's mailbox between the step loop and the calling thread.
+struct Job {
+    struct Piece {
+        std::string text;
+        std::vector<int32_t> tokens;
+        std::vector<TokenLogprob> logprobs;
+    };
+    std::unique_ptr<RequestState> request;  // the step loop's, from submit until finished
+    bool streaming = false;
+    std::atomic<bool> cancel{false};        // set by the caller; the step loop frees the request
+
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<Piece> pieces;               // streamed output not yet taken by the caller
+    bool finished = false;
+    InferenceResult result;                 // valid once finished without error
+    std::exception_ptr error;
+};
+
+class Scheduler {
+public:
+    explicit Scheduler(InferenceEngine::State& s);
+    ~Scheduler();  // fails the jobs still queued and joins the step thread
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    // Queues a checked prompt (check_prompt, validate) for generation.
+    std::shared_ptr<Job> submit(std::vector<int32_t> prompt, const SamplingParams& params, bool streaming);
+    // Waits for the job in the calling thread, passing each streamed piece to `callback` (may be
+    // null). When the callback returns false the job is cancelled: the result then holds what was
+    // delivered, with finish reason Cancelled. Rethrows an error the step loop met.
+    InferenceResult wait(Job& job, const PieceCallback* callback);
+    SchedulerStats stats() const;
+
+private:
+    struct Entry {
+        std::shared_ptr<Job> job;
+        KvBlockTable::SeqId seq = 0;
+        bool has_seq = false;
+        bool admitted_before = false;
+    };
+
+    void loop();
+    void step();  // with s_.mutex held
+    void admit();
+    void preempt(Entry& e);
+    void release(Entry& e);
+    void deliver(Entry& e);
+    void fail(Entry& e, std::exception_ptr error);
+    void update_stats();
+
+    InferenceEngine::State& s_;
+    std::mutex queue_mutex_;
+    std::condition_variable queue_cv_;
+    std::deque<std::shared_ptr<Job>> incoming_;  // submitted, not yet seen by the step loop
+    bool stop_ = false;
+
+    // Step-loop thread only.
+    std::deque<Entry> waiting_;
+    std::vector<Entry> running_;
+    StepScratch scratch_;
+
+    mutable std::mutex stats_mutex_;
+    SchedulerStats stats_;
+    std::thread thread_;  // last: started after everything above exists
+};
+
+}  // namespace llcuda

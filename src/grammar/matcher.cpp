@@ -1,0 +1,197 @@
+#include "grammar/matcher.h"
+
+#include <list>
+
+#include <fmt/format.h>
+
+#include "llcuda/error.h"
+
+namespace llcuda::grammar {
+
+namespace {
+
+// Recently used grammars, most recent first. Entries in use elsewhere stay alive through their
+// users; the registry itself keeps the last kKeep.
+struct Registry {
+    static constexpr size_t kKeep = 4;
+    std::mutex mutex;
+    std::list<std::shared_ptr<SharedGrammar>> entries;
+};
+
+Registry& registry() {
+    static Registry r;
+    return r;
+}
+
+}  // namespace
+
+std::shared_ptr<SharedGrammar> shared_grammar(const std::string& gbnf, const std::shared_ptr<const TokenVocabulary>& vocab) {
+    Registry& r = registry();
+    {
+        std::lock_guard lock(r.mutex);
+        for (auto it = r.entries.begin(); it != r.entries.end(); ++it) {
+            if ((*it)->key == gbnf && (*it)->vocab == vocab) {
+                auto g = *it;
+                r.entries.splice(r.entries.begin(), r.entries, it);
+                return g;
+            }
+        }
+    }
+    auto g = std::make_shared<SharedGrammar>(parse_gbnf(gbnf), vocab, gbnf);  // parsed outside the lock
+    std::lock_guard lock(r.mutex);
+    r.entries.push_front(g);
+    if (r.entries.size() > Registry::kKeep) r.entries.pop_back();
+    return g;
+}
+
+Matcher::Matcher(std::shared_ptr<const TokenVocabulary> vocab, std::shared_ptr<SharedGrammar> grammar)
+    : vocab_(std::move(vocab)), g_(std::move(grammar)), strip_left_(vocab_->strip_leading_spaces) {
+    std::lock_guard l(g_->mutex);
+    state_ = g_->automaton.initial();
+    depth_state_.resize(size_t(vocab_->max_depth) + 1);
+}
+
+Matcher::Matcher(std::shared_ptr<const TokenVocabulary> vocab, Grammar grammar)
+    : Matcher(vocab, std::make_shared<SharedGrammar>(std::move(grammar), vocab, "")) {}
+
+// Locks the shared grammar; first moves this matcher to a fresh automaton when its one is full
+// (the first to move creates it and puts it in the registry in place of the full one).
+std::unique_lock<std::mutex> Matcher::lock() {
+    std::unique_lock l(g_->mutex);
+    if (!g_->automaton.full()) return l;
+    const Automaton::PortableState mine = g_->automaton.export_state(state_);
+    std::shared_ptr<SharedGrammar> next = g_->successor.lock();
+    if (!next) {
+        next = std::make_shared<SharedGrammar>(g_->automaton.grammar(), g_->vocab, g_->key);
+        g_->successor = next;
+        if (!g_->key.empty()) {
+            Registry& r = registry();
+            std::lock_guard rl(r.mutex);
+            for (auto& e : r.entries) {
+                if (e == g_) e = next;
+            }
+        }
+    }
+    l.unlock();
+    g_ = std::move(next);
+    std::unique_lock nl(g_->mutex);
+    state_ = g_->automaton.import_state(mine);
+    return nl;
+}
+
+size_t Matcher::automaton_states() {
+    auto l = lock();
+    return g_->automaton.n_states();
+}
+
+bool Matcher::complete() {
+    auto l = lock();
+    return g_->automaton.accepting(state_);
+}
+
+bool Matcher::only_end() {
+    auto l = lock();
+    return g_->automaton.only_end(state_);
+}
+
+int32_t Matcher::run(int32_t s, const std::string& bytes, size_t from) {
+    Automaton& a = g_->automaton;
+    for (size_t i = from; i < bytes.size() && s != Automaton::kDead; ++i) s = a.step(s, uint8_t(bytes[i]));
+    return s;
+}
+
+void Matcher::walk(Mask& mask) {
+    const TokenVocabulary& v = *vocab_;
+    Automaton& a = g_->automaton;
+    depth_state_[0] = state_;
+    const uint32_t n = uint32_t(v.node_byte.size());
+    for (uint32_t i = 0; i < n;) {
+        const int32_t s = a.step(depth_state_[v.node_depth[i] - 1u], v.node_byte[i]);
+        if (s == Automaton::kDead) {
+            i = v.node_end[i];  // no token under this prefix can match
+            continue;
+        }
+        depth_state_[v.node_depth[i]] = s;
+        for (uint32_t k = v.tok_begin[i]; k < v.tok_begin[i + 1]; ++k) {
+            const int32_t t = v.order[k];
+            mask[size_t(t) >> 6] |= uint64_t(1) << (t & 63);
+        }
+        ++i;
+    }
+}
+
+// While the decoder still strips leading spaces, a token's spaces up front are not text: try each
+// token with them removed (only the first step or two of a SentencePiece generation come here).
+void Matcher::walk_stripped(Mask& mask) {
+    const TokenVocabulary& v = *vocab_;
+    for (uint32_t t = 0; t < v.n_rows; ++t) {
+        const std::string& b = v.bytes[t];
+        if (b.empty()) continue;
+        size_t from = 0;
+        while (from < b.size() && from < strip_left_ && b[from] == ' ') ++from;
+        if (run(state_, b, from) != Automaton::kDead) mask[t >> 6] |= uint64_t(1) << (t & 63);
+    }
+}
+
+const Mask& Matcher::allowed() {
+    auto l = lock();
+    const bool cacheable = strip_left_ == 0;
+    if (cacheable) {
+        if (auto it = g_->masks.find(state_); it != g_->masks.end()) {
+            current_ = it->second;
+            return *current_;
+        }
+    }
+    auto mask = std::make_shared<Mask>((vocab_->n_rows + 63) / 64, 0);
+    if (cacheable) walk(*mask);
+    else walk_stripped(*mask);
+    if (g_->automaton.accepting(state_)) {
+        for (int32_t e : vocab_->end_ids) (*mask)[size_t(e) >> 6] |= uint64_t(1) << (e & 63);
+    }
+    bool any = false;
+    for (uint64_t w : *mask) any = any || w != 0;
+    if (!any) {
+        throw Error(ErrorKind::InvalidArgument,
+                    "grammar: no token of the vocabulary can continue the text here (the grammar needs characters "
+                    "the vocabulary cannot spell, or is complete and the model has no end-of-generation token)");
+    }
+    current_ = mask;
+    if (cacheable) {
+        if (g_->masks.size() >= SharedGrammar::kMaxCachedMasks) g_->masks.clear();
+        g_->masks.emplace(state_, current_);
+    }
+    return *current_;
+}
+
+bool Matcher::is_allowed(int32_t token) {
+    if (token < 0 || uint32_t(token) >= vocab_->n_rows) return false;
+    const Mask& m = allowed();
+    return (m[size_t(token) >> 6] >> (token & 63)) & 1;
+}
+
+void Matcher::accept(int32_t token) {
+    if (ended_) throw Error(ErrorKind::InvalidArgument, "grammar: a token after end-of-generation");
+    if (token < 0 || uint32_t(token) >= vocab_->n_rows) {
+        throw Error(ErrorKind::InvalidArgument, fmt::format("grammar: token id {} is outside the vocabulary", token));
+    }
+    auto l = lock();
+    if (vocab_->is_end(token)) {
+        if (!g_->automaton.accepting(state_)) {
+            throw Error(ErrorKind::InvalidArgument,
+                        fmt::format("grammar: end-of-generation token {} before the grammar is complete", token));
+        }
+        ended_ = true;
+        return;
+    }
+    const std::string& b = vocab_->bytes[size_t(token)];
+    size_t from = 0, strip = strip_left_;
+    while (from < b.size() && strip > 0 && b[from] == ' ') { ++from; --strip; }
+    const int32_t next = b.empty() ? Automaton::kDead : run(state_, b, from);
+    if (next == Automaton::kDead) {
+        throw Error(ErrorKind::InvalidArgument, fmt::format("grammar: token {} is not allowed here", token));
+    }
+    strip_left_ = from < b.size() ? 0 : strip;
+    state_ = next;
+}
+
+}  // namespace llcuda::grammar

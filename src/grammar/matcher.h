@@ -1,0 +1,81 @@
+// Follows one generation through a grammar: which tokens may come next, and the state after each
+// accepted token.
+//
+// allowed() walks the vocabulary trie from the current automaton state, pruning every subtree whose
+// prefix no stack accepts, so a state's cost is the number of trie nodes still alive (all of them in
+// a free-text string, few after a key). Masks are cached per automaton state, and the automaton
+// with its masks is shared by every request with the same grammar and vocabulary (SharedGrammar):
+// inside a string or a list, and from the second request on, the mask is mostly a lookup.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "grammar/automaton.h"
+#include "grammar/token_vocabulary.h"
+
+namespace llcuda::grammar {
+
+// One bit per logits row: bit t of word t / 64.
+using Mask = std::vector<uint64_t>;
+
+// A compiled grammar for one vocabulary with its caches. Matchers lock `mutex` around every use,
+// so requests on other threads can share it. When the automaton is full, matchers move to a
+// fresh one (successor), which also replaces this one in the registry.
+struct SharedGrammar {
+    SharedGrammar(Grammar g, std::shared_ptr<const TokenVocabulary> v, std::string k)
+        : automaton(std::move(g)), vocab(std::move(v)), key(std::move(k)) {}
+    static constexpr size_t kMaxCachedMasks = 256;
+
+    std::mutex mutex;
+    Automaton automaton;
+    std::unordered_map<int32_t, std::shared_ptr<const Mask>> masks;  // automaton state -> allowed tokens
+    std::shared_ptr<const TokenVocabulary> vocab;
+    std::string key;                          // the GBNF text ("" when not in the registry)
+    std::weak_ptr<SharedGrammar> successor;
+};
+
+// The shared compiled form of `gbnf` for `vocab`: from a small registry of recently used grammars
+// (kept while in use, and the last few after), else parsed now. Throws what parse_gbnf throws.
+std::shared_ptr<SharedGrammar> shared_grammar(const std::string& gbnf, const std::shared_ptr<const TokenVocabulary>& vocab);
+
+class Matcher {
+public:
+    Matcher(std::shared_ptr<const TokenVocabulary> vocab, std::shared_ptr<SharedGrammar> grammar);
+    // A private (unshared) compiled grammar.
+    Matcher(std::shared_ptr<const TokenVocabulary> vocab, Grammar grammar);
+
+    // The tokens that may come next; end-of-generation ids exactly when the grammar is complete.
+    // Valid until the next call on this matcher. Throws InvalidArgument when no token can continue
+    // the text (a grammar that needs text the vocabulary cannot spell).
+    const Mask& allowed();
+    bool is_allowed(int32_t token);
+    // Takes a generated token; InvalidArgument when the grammar does not allow it.
+    void accept(int32_t token);
+
+    bool complete();   // end-of-generation allowed
+    bool only_end();   // nothing else allowed
+    bool ended() const { return ended_; }  // an end id was accepted
+    const TokenVocabulary& vocabulary() const { return *vocab_; }
+    size_t automaton_states();
+
+private:
+    std::unique_lock<std::mutex> lock();
+    void walk(Mask& mask);
+    void walk_stripped(Mask& mask);
+    int32_t run(int32_t state, const std::string& bytes, size_t from);
+
+    std::shared_ptr<const TokenVocabulary> vocab_;
+    std::shared_ptr<SharedGrammar> g_;
+    int32_t state_;
+    size_t strip_left_;  // leading spaces the decoder will still drop (SentencePiece Strip)
+    bool ended_ = false;
+    std::shared_ptr<const Mask> current_;  // what allowed() returned
+    std::vector<int32_t> depth_state_;     // walk(): state after the path to depth d
+};
+
+}  // namespace llcuda::grammar
