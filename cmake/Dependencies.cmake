@@ -8,6 +8,7 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # cpp-httplib (libcpp-httplib-dev) for `llcuda serve` (docs/server.md); optional: without it the
 # serve command reports that it was not built.
 pkg_check_modules(HTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(LIBEDIT QUIET IMPORTED_TARGET libedit)
 if(LLCUDA_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -11,6 +11,7 @@
 #include "chat_stream.h"
 #include "generation_setup.h"
 #include "interrupt.h"
+#include "line_reader.h"
 #include "llcuda/error.h"
 #include "text_input.h"
 
@@ -115,13 +116,12 @@ int run_chat_session(InferenceEngine& engine, uint32_t n_ctx, const SamplingPara
         fmt::print("> {}\n", options.first_message);
         chat.answer(options.first_message);
     }
-    std::string line;
+    LineReader input;
     for (;;) {
         if (quit_requested()) break;
-        fmt::print("> ");
-        std::fflush(stdout);
-        if (!std::getline(std::cin, line)) break;  // end of input, or Ctrl-C at the prompt
-        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const std::optional<std::string> next = input.read("> ");
+        if (!next || quit_requested()) break;  // end of input, or Ctrl-C at the prompt
+        const std::string& line = *next;
         if (line.find_first_not_of(" \t") == std::string::npos) continue;  // empty line: prompt again
         if (line[0] == '/' && line.rfind("//", 0) != 0) {
             const auto space = line.find(' ');
