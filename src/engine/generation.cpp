@@ -88,6 +88,9 @@ void sample_step(InferenceEngine::State& s, const std::vector<RequestState*>& ro
     // The cheapest way that samples every row of the step exactly: token ids reduced where the
     // logits live (argmax), candidates pre-selected there (top_candidates: only they cross to
     // the host), or whole rows when some request's top-k is disabled.
+    // Grammar masks first: the forward pass was only queued (on the GPU it is still running), and
+    // the reads below wait for it, so the masks are computed in its shadow.
+    for (RequestState* r : rows) r->sampler.prepare_mask();
     bool all_argmax = true, all_candidates = true;
     scratch.requests.clear();
     scratch.extras.resize(rows.size());

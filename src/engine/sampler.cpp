@@ -57,6 +57,10 @@ Sampler::Sampler(const SamplingParams& params, uint32_t n_vocab, std::shared_ptr
     }
 }
 
+void Sampler::prepare_mask() {
+    if (matcher_) (void)matcher_->allowed();
+}
+
 void Sampler::accept(int32_t token) {
     history_.push_back(token);
     if (matcher_ && sampled_) matcher_->accept(token);

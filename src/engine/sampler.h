@@ -45,6 +45,9 @@ public:
 
     // Constrained sampling: the grammar's matcher (null when unconstrained).
     grammar::Matcher* matcher() { return matcher_.get(); }
+    // Computes (or finds in the cache) the grammar's allowed tokens for the next sample(), so that
+    // the engine can do it on the CPU while the GPU runs the forward pass. No-op when unconstrained.
+    void prepare_mask();
     // Picks a token; when `logprob` is given and params.logprobs > 0, fills it with the chosen
     // token's log-probability and the most likely alternatives under the model's distribution
     // (log-softmax of the raw logits, before penalties and filters).
