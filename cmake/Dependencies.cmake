@@ -8,6 +8,9 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # cpp-httplib (libcpp-httplib-dev) for `llcuda serve` (docs/server.md); optional: without it the
 # serve command reports that it was not built.
 pkg_check_modules(HTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
+# libcurl (libcurl4-openssl-dev) to download models from the Hugging Face hub (docs/model-cache.md);
+# optional: without it a model name missing from the cache is an error saying so.
+pkg_check_modules(CURL QUIET IMPORTED_TARGET libcurl)
 pkg_check_modules(LIBEDIT QUIET IMPORTED_TARGET libedit)
 if(LLCUDA_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -18,7 +18,7 @@ from ._llcuda import (Backend, ChatMessage, GpuDevice, GpuQuery, InferenceResult
 from .engine import InferenceEngine, InferResult
 from .errors import (FormatError, InternalError, InvalidArgumentError, LlcudaError, LlcudaIOError, ModelNotFoundError,
                      NotFoundError, OutOfMemoryError, UnsupportedError)
-from . import gguf
+from . import gguf, quantization, unsloth
 from .models import WELL_KNOWN, default_model_path, model_cache_dir, resolve_model
 
 __version__: str = _llcuda.__version__
@@ -38,7 +38,7 @@ def check_cuda_available() -> bool:
 __all__ = [
     "InferenceEngine", "InferResult", "SamplingParams", "LoadOptions", "Backend", "KvCacheType", "ChatMessage",
     "InferenceResult", "TokenLogprob", "ModelInfo", "GpuDevice", "GpuQuery", "query_gpus", "cuda_built",
-    "check_cuda_available", "gguf", "model_cache_dir", "default_model_path", "resolve_model", "WELL_KNOWN",
+    "check_cuda_available", "gguf", "quantization", "unsloth", "model_cache_dir", "default_model_path", "resolve_model", "WELL_KNOWN",
     "LlcudaError", "InvalidArgumentError", "NotFoundError", "ModelNotFoundError", "FormatError", "UnsupportedError",
     "LlcudaIOError", "OutOfMemoryError", "InternalError", "__version__",
 ]

@@ -8,6 +8,7 @@ import os
 import pathlib
 from typing import Annotated, overload
 
+import numpy
 from numpy.typing import NDArray
 
 
@@ -602,3 +603,169 @@ class GgufFile:
         """
         A read-only NumPy view of a tensor's data (no copy). f32/f16/f64/i8-i64 tensors have their element type and NumPy shape; other types (quantized, bf16) are uint8 with the last dimension in bytes per row.
         """
+
+def well_known_models() -> list[tuple[str, str, str, str, str]]:
+    """
+    The well-known model names: (name, repo, file, cache_file, description) tuples.
+    """
+
+def hub_parse_name(name: str) -> tuple[str, str, str] | None:
+    """
+    (repo, file, revision) of a 'owner/repo[@revision]:file' or well-known name, else None.
+    """
+
+def hub_cache_candidates(name: str) -> list[str]:
+    """The cache paths a hub or well-known name is looked for at, in order."""
+
+def hub_endpoint() -> str:
+    """$HF_ENDPOINT, else https://huggingface.co."""
+
+def hub_download_supported() -> bool:
+    """
+    Whether this build can download from the hub (it was built with libcurl).
+    """
+
+def hub_resolve(name: str, offline: bool | None = None, progress: object | None = None) -> str:
+    """
+    The file a model name stands for: an existing path as is, a hub or well-known name from the cache, downloaded when missing (unless offline; None: $HF_HUB_OFFLINE). progress(downloaded, total) is called during a download; returning False stops it (the partial file is kept for a resume).
+    """
+
+def bnb4_quantize(x: Annotated[NDArray[numpy.float32], dict(order='C', device='cpu', writable=False)], quant_type: str, blocksize: int, double_quant: bool) -> dict:
+    """
+    bitsandbytes-compatible block-wise 4-bit quantization of a C-contiguous float32 CPU array (read in place). Returns a dict: packed (uint8, element 2k in the high nibble), n_elements, blocksize, double_quant, and absmax (float32) or absmax_codes/nested_absmax/nested_map/nested_offset.
+    """
+
+def bnb4_dequantize(packed: Annotated[NDArray[numpy.uint8], dict(order='C', device='cpu', writable=False)], absmax: Annotated[NDArray, dict(order='C', device='cpu', writable=False)], quant_type: str, blocksize: int, n_elements: int, nested_absmax: Annotated[NDArray[numpy.float32], dict(order='C', device='cpu', writable=False)] | None = None, nested_map: Annotated[NDArray[numpy.float32], dict(order='C', device='cpu', writable=False)] | None = None, nested_offset: float = 0.0) -> Annotated[NDArray[numpy.float32], dict(shape=(None,))]:
+    """
+    Decode bitsandbytes 4-bit data to n_elements float32 values (a new NumPy array).
+    """
+
+def bnb4_code_values(quant_type: str) -> Annotated[NDArray[numpy.float32], dict(shape=(None,))]:
+    """The 16 code values of 'nf4' or 'fp4' (index = 4-bit code), float32."""
+
+def quantize_model(input: str | os.PathLike, output: str | os.PathLike, file_type: str, n_threads: int = 0, pure: bool = False, leave_output: bool = False, allow_requantize: bool = False, output_type: str | None = None, token_embedding_type: str | None = None, imatrix: str | os.PathLike | None = None, progress: object | None = None) -> dict:
+    """
+    Re-quantize a GGUF model with a llama-quantize preset (what `llcuda quantize` does); the output is written atomically. progress(name, from_type, to_type) is called before each tensor. Returns the report: tensors (name, from, to, bytes_in, bytes_out, used_imatrix), file_type, bytes_in, bytes_out.
+    """
+
+class PlanCandidate:
+    """One quantization preset as planned for the budget."""
+
+    @property
+    def type(self) -> str:
+        """llama-quantize preset name: 'Q4_K_M', 'Q8_0', 'F16', ..."""
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of weights with this preset."""
+
+    @property
+    def bits_per_weight(self) -> float:
+        """Average bits per weight."""
+
+    @property
+    def fits(self) -> bool:
+        """Weights + KV cache (context x parallel) + workspace fit the budget."""
+
+    @property
+    def max_context_f16(self) -> int:
+        """Largest context per sequence with an f16 KV cache (0: none)."""
+
+    @property
+    def max_context_q8_0(self) -> int:
+        """Largest context per sequence with a q8_0 KV cache."""
+
+class GpuSpeedEstimate:
+    """Decode-speed ceiling of the recommendation on a known GPU."""
+
+    @property
+    def gpu(self) -> str:
+        """GPU name."""
+
+    @property
+    def bandwidth_gb_s(self) -> float:
+        """Memory bandwidth, GB/s."""
+
+    @property
+    def roofline_tok_s(self) -> float:
+        """Bandwidth / bytes read per token, tokens/s."""
+
+class Plan:
+    """
+    The planner's answer (llcuda/planner.h): every candidate and the recommendation.
+    """
+
+    @property
+    def model_name(self) -> str:
+        """Model (file name or a description of the parameter count)."""
+
+    @property
+    def n_params(self) -> int:
+        """Parameters."""
+
+    @property
+    def budget_bytes(self) -> int:
+        """The memory budget in bytes."""
+
+    @property
+    def kv_bytes_per_token_f16(self) -> int:
+        """KV cache bytes per token (all layers), f16."""
+
+    @property
+    def kv_bytes_per_token_q8_0(self) -> int:
+        """KV cache bytes per token, q8_0."""
+
+    @property
+    def workspace_bytes(self) -> int:
+        """Allowance for the CUDA context, activations and logits."""
+
+    @property
+    def cuda_context_bytes(self) -> int:
+        """The CUDA context's part of workspace_bytes."""
+
+    @property
+    def candidates(self) -> list[PlanCandidate]:
+        """Every preset, highest precision first."""
+
+    @property
+    def recommended_type(self) -> str:
+        """The recommended preset ('' when nothing fits)."""
+
+    @property
+    def recommended_kv_type(self) -> str:
+        """'f16' or 'q8_0'."""
+
+    @property
+    def recommended_context(self) -> int:
+        """Largest context per sequence that fits with it."""
+
+    @property
+    def recommended_total_bytes(self) -> int:
+        """Weights + KV cache at the requested context + workspace."""
+
+    @property
+    def compression_vs_f16(self) -> float:
+        """F16 weight bytes / recommended weight bytes."""
+
+    @property
+    def speed(self) -> list[GpuSpeedEstimate]:
+        """Decode ceilings for the recommendation on known GPUs."""
+
+    @property
+    def exact_sizes(self) -> bool:
+        """True when planned tensor by tensor from a GGUF file."""
+
+def plan_deployment(model: str | os.PathLike | None, n_params: int, vram_gib: float, context: int = 4096, parallel: int = 1, strategy: str = 'balanced') -> Plan:
+    """
+    Plan a deployment (`llcuda recommend`): a GGUF model file (exact sizes) or a parameter count, a VRAM budget in GiB, context and parallel sequences; strategy aggressive | balanced | quality | minimal.
+    """
+
+def convert_hf_to_gguf(hf_dir: str | os.PathLike, output: str | os.PathLike, out_type: str = 'auto', n_threads: int = 0, progress: object | None = None) -> dict:
+    """
+    Convert a Hugging Face model directory (config.json, *.safetensors, tokenizer files) to GGUF, as `llcuda convert` does; written atomically. progress(index, count, what) is called before each output tensor. Returns the report: architecture, tensors (name, ne, type), n_merged_lora.
+    """
+
+def export_lora(base: str | os.PathLike, adapter_dir: str | os.PathLike, output: str | os.PathLike, out_type: str = 'auto', n_threads: int = 0, lora_only: bool = False, progress: object | None = None) -> dict:
+    """
+    Merge a PEFT LoRA adapter into a base (HF directory or GGUF) and write GGUF, as `llcuda export` does (lora_only: a llama.cpp LoRA GGUF instead). Same progress and report as convert_hf_to_gguf.
+    """

@@ -94,7 +94,8 @@ class InferenceEngine:
         """Load a model, replacing any loaded one; returns True.
 
         ``model_name_or_path``: a GGUF path, a ``"owner/repo:file.gguf"`` name or a well-known name
-        (``llcuda.models.WELL_KNOWN``), looked up in the model cache.
+        (``llcuda.models.WELL_KNOWN``), looked up in the model cache and downloaded from the hub when
+        missing (``llcuda.models.resolve_model``; options ``offline`` and ``download_progress``).
         ``gpu_layers``: 0 runs on the CPU; None or any positive number puts the whole model on the
         GPU when there is a usable one (partial offload does not exist here).
         ``ctx_size``: context length in tokens (None: the model's, capped at 4096).
@@ -105,7 +106,8 @@ class InferenceEngine:
         server-based llcuda (auto_start, verbose, batch_size, ...) are accepted and ignored.
         Raises ModelNotFoundError, InvalidArgumentError, FormatError, UnsupportedError, OutOfMemoryError.
         """
-        path = resolve_model(model_name_or_path)
+        path = resolve_model(model_name_or_path, offline=options.pop("offline", None),
+                             progress=options.pop("download_progress", None))
         o = _llcuda.LoadOptions()
         backend = options.pop("backend", "auto")
         if backend not in _BACKENDS:

@@ -9,4 +9,8 @@ NB_MODULE(_llcuda, m) {
     llcuda_py::bind_engine(m);
     llcuda_py::bind_system(m);
     llcuda_py::bind_gguf(m);
+    llcuda_py::bind_hub(m);
+    llcuda_py::bind_quant(m);
+    llcuda_py::bind_planner(m);
+    llcuda_py::bind_convert(m);
 }

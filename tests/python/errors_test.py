@@ -44,8 +44,8 @@ check(engine.is_loaded is False, "is_loaded before load_model")
 
 # Missing files and names: ModelNotFoundError, which is a FileNotFoundError.
 raises(FileNotFoundError, "/nonexistent/model.gguf", lambda: engine.load_model("/nonexistent/model.gguf"), "missing file")
-raises(llcuda.ModelNotFoundError, "gemma-3-1b-it-Q4_K_M.gguf", lambda: engine.load_model("gemma-3-1b-Q4_K_M"),
-       "well-known name not in the cache")
+raises(llcuda.ModelNotFoundError, "gemma-3-1b-it-Q4_K_M.gguf",
+       lambda: engine.load_model("gemma-3-1b-Q4_K_M", offline=True), "well-known name not in the cache (offline)")
 raises(llcuda.InvalidArgumentError, "model_name_or_path", lambda: engine.load_model(42), "model path of the wrong type")
 raises(TypeError, "bogus_option", lambda: engine.load_model(SMOLLM2, bogus_option=1), "unknown load option")
 raises(llcuda.InvalidArgumentError, "backend", lambda: engine.load_model(SMOLLM2, backend="tpu"), "unknown backend")
@@ -69,7 +69,8 @@ with tempfile.TemporaryDirectory() as d:
     check(llcuda.resolve_model("smollm2-135m-Q4_1") == Path(d) / "SmolLM2-135M-Instruct.Q4_1.gguf",
           "well-known name stored flat by fetch-models.sh")
     raises(llcuda.ModelNotFoundError, str(Path(d) / "someone" / "other-GGUF" / "x.gguf"),
-           lambda: llcuda.resolve_model("someone/other-GGUF:x.gguf"), "repo:file not in the cache names the path")
+           lambda: llcuda.resolve_model("someone/other-GGUF:x.gguf", offline=True),
+           "repo:file not in the cache names the path (offline: no download)")
     check(engine.load_model("someone/tiny-GGUF:model-Q4_1.gguf") and engine.is_loaded, "load_model('repo:file')")
     del os.environ["LLCUDA_MODEL_CACHE"]
 

@@ -15,6 +15,7 @@
 
 #include "bench_format.h"
 #include "commands.h"
+#include "default_model.h"
 #include "llcuda/devices.h"
 #include "llcuda/engine.h"
 #include "llcuda/error.h"
@@ -198,10 +199,11 @@ void print_json(const BenchCliOptions& o, const ModelInfo& info, uint64_t size, 
     fmt::print("{}\n", j.dump(2));
 }
 
-int run_bench(const BenchCliOptions& o) {
+int run_bench(BenchCliOptions& o) {
     if (o.reps == 0) throw Error(ErrorKind::InvalidArgument, "-r/--reps must be at least 1");
     if (o.n_prompt == 0 && o.n_gen == 0) throw Error(ErrorKind::InvalidArgument, "nothing to bench: -p and -n are both 0");
     const Backend backend = parse_backend(o.backend);
+    o.model = resolve_model(o.model).string();  // a hub or well-known name is downloaded (default_model.h)
     std::string note;
     std::optional<DeviceCeilings> ceilings = device_ceilings(backend, note);
 

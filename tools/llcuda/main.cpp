@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "hub_flags.h"
 #include "llama_flag_aliases.h"
 #include "llcuda/error.h"
 
@@ -37,7 +38,13 @@ int main(int argc, char** argv) {
 
     // llama.cpp's -ngl, -cnv, -sys ... become long names first (llama_flag_aliases.h). CLI11 takes
     // the arguments without the program name, last first.
-    const auto args = llcuda::cli::rewrite_llama_aliases(argc, argv);
+    auto args = llcuda::cli::rewrite_llama_aliases(argc, argv);
+    try {
+        llcuda::cli::rewrite_hub_flags(args);  // -hf/--hf-repo/--hf-file become -m (hub_flags.h)
+    } catch (const std::invalid_argument& e) {
+        fmt::print(stderr, "llcuda: {}\n", e.what());
+        return 1;
+    }
     std::vector<std::string> reversed(args.rbegin(), args.rend() - 1);
     try {
         app.parse(reversed);
