@@ -1,18 +1,14 @@
-#!/usr/bin/env python3
 """Ctrl-C: a real SIGINT sent to a Python process in the middle of a long generation (infer, the
 stream() generator, create_chat_completion) ends it with KeyboardInterrupt within a second or two,
 not after the thousands of tokens asked for; uncaught, the process dies of SIGINT as Python programs
-do; caught, the same engine generates again. Usage: interrupt_test.py REPO_ROOT LLCUDA ENGINE_REFERENCE"""
+do; caught, the same engine generates again. Run by pytest (conftest.py)."""
 import os
 import signal
 import subprocess
 import sys
 import time
 
-from py_support import SMOLLM2, Checks, require_models
-
-check = Checks()
-require_models(check, SMOLLM2)
+import pytest
 
 CHILD = r"""
 import sys, time, llcuda
@@ -39,9 +35,9 @@ except KeyboardInterrupt:
 """
 
 
-def interrupt(how, catch):
+def interrupt(model, how, catch):
     """Runs the child, sends SIGINT a second into the generation; (returncode, stdout, stderr, seconds to exit)."""
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(SMOLLM2), how, "catch" if catch else "raise"],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(model), how, "catch" if catch else "raise"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
     first = child.stdout.readline()
     if first.strip() != "start":
@@ -59,13 +55,15 @@ def interrupt(how, catch):
     return child.returncode, out, err, time.perf_counter() - sent
 
 
-for how in ("infer", "stream", "chat"):
-    rc, out, err, seconds = interrupt(how, catch=False)
-    check(rc == -signal.SIGINT and "KeyboardInterrupt" in err and seconds < 3,
-          f"{how}: exit {rc} after {seconds:.2f} s, stdout {out[-300:]!r}, stderr {err[-500:]!r}")
+@pytest.mark.parametrize("how", ["infer", "stream", "chat"])
+def test_uncaught_sigint_ends_the_process(smollm2, how):
+    rc, out, err, seconds = interrupt(smollm2, how, catch=False)
     print(f"{how}: SIGINT -> exit {rc} in {seconds:.2f} s")
+    assert rc == -signal.SIGINT and "KeyboardInterrupt" in err and seconds < 3, \
+        f"{how}: exit {rc} after {seconds:.2f} s, stdout {out[-300:]!r}, stderr {err[-500:]!r}"
 
-rc, out, err, seconds = interrupt("infer", catch=True)
-check(rc == 0 and "caught; then infer success=True tokens=4" in out and seconds < 8,
-      f"caught: exit {rc} after {seconds:.2f} s, stdout {out[-300:]!r}, stderr {err[-500:]!r}")
-check.finish()
+
+def test_caught_sigint_engine_generates_again(smollm2):
+    rc, out, err, seconds = interrupt(smollm2, "infer", catch=True)
+    assert rc == 0 and "caught; then infer success=True tokens=4" in out and seconds < 8, \
+        f"caught: exit {rc} after {seconds:.2f} s, stdout {out[-300:]!r}, stderr {err[-500:]!r}"

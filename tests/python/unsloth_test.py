@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """llcuda.unsloth.export_to_llcuda / merge_lora_adapters: the exported GGUF gives transformers' logits.
 
 torch is too heavy for CI, so the in-memory models here are stand-ins with the interface and state
@@ -11,21 +10,23 @@ tests/oracles/convert_golden.py, which also recorded transformers' log-softmax o
   - the exported GGUF scored by the C++ engine (engine_reference rows) matches transformers' golden
     log-softmax (merged: PEFT's merge_and_unload; plain: the base), and the unmerged base is far off;
   - quantized exports are byte-identical to `llcuda export` / `llcuda convert` on the saved checkpoint.
-Usage: unsloth_test.py REPO_ROOT LLCUDA ENGINE_REFERENCE INFER_TIMING"""
+Run by pytest (conftest.py)."""
 import json
+import os
 import shutil
 import struct
 import subprocess
-import tempfile
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
-from py_support import LLCUDA, ROOT, Checks, reference
+import pytest
+from conftest import ROOT
 
 import llcuda
 from llcuda.unsloth import export_to_llcuda, merge_lora_adapters
 
-check = Checks()
 CONVERT = ROOT / "tests" / "golden" / "convert"
 BASE, ADAPTER = CONVERT / "llama", CONVERT / "lora_llama"
 
@@ -147,98 +148,147 @@ class StandInTokenizer:
             shutil.copy(BASE / f, Path(directory) / f)
 
 
-def max_diff(gguf, golden_name):
-    golden = json.loads((CONVERT / golden_name).read_text())
-    rows = reference("rows", gguf, *golden["tokens"])
-    if rows is None:
-        check(False, f"engine_reference rows {gguf}")
-        return float("inf")
-    got, want = np.array(rows["rows"]), np.array(golden["log_softmax"])
-    check(got.shape == want.shape, f"{gguf}: logits shape {got.shape} vs {want.shape}")
-    return float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+@pytest.fixture(scope="module")
+def max_diff(reference):
+    """max_diff(gguf, golden_name): max |engine log-softmax - transformers'| on the golden tokens."""
+    def diff(gguf, golden_name):
+        golden = json.loads((CONVERT / golden_name).read_text())
+        rows = reference("rows", gguf, *golden["tokens"])
+        got, want = np.array(rows["rows"]), np.array(golden["log_softmax"])
+        assert got.shape == want.shape, f"{gguf}: logits shape {got.shape} vs {want.shape}"
+        return float(np.abs(got - want).max())
+    return diff
 
 
-def cli(*args):
-    out = subprocess.run([LLCUDA] + [str(a) for a in args], capture_output=True, text=True, timeout=600)
-    check(out.returncode == 0, f"llcuda {' '.join(map(str, args))}: exit {out.returncode} {out.stderr[-300:]}")
+@pytest.fixture(scope="module")
+def cli(llcuda_program):
+    def run(*args):
+        out = subprocess.run([llcuda_program] + [str(a) for a in args], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, f"llcuda {' '.join(map(str, args))}: exit {out.returncode} {out.stderr[-300:]}"
+    return run
 
 
 # Outputs compared byte for byte with the CLI's are named llama.gguf (each in its own folder): the
 # converter names the model (general.name) after the checkpoint, and the stand-ins have no name.
 def same_bytes(a, b, what):
-    check(Path(a).read_bytes() == Path(b).read_bytes(), f"{what}: {a} and {b} differ")
+    assert Path(a).read_bytes() == Path(b).read_bytes(), f"{what}: {a} and {b} differ"
 
 
-with tempfile.TemporaryDirectory() as d:
-    d = Path(d)
+def raises(call, cls, needle):
+    """call() raises `cls` whose message contains `needle` (any other exception fails the test)."""
+    with pytest.raises(cls) as info:
+        call()
+    assert needle in str(info.value), f"{cls.__name__} message {info.value!r} lacks {needle!r}"
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """The output folder, the PEFT and tokenizer stand-ins, the PEFT base's layout before any export,
+    and a plain (non-PEFT) model."""
+    d = tmp_path_factory.mktemp("unsloth")
     for sub in ("merged", "plain", "q4", "m1", "m2"):
         (d / sub).mkdir()
-    peft, tok = StandInPeftModel(), StandInTokenizer()
-    layout = peft.get_base_model().state_dict()
-    check(any(".base_layer." in k for k in layout) and any(".lora_A.default." in k for k in layout),
-          "stand-in has PEFT's layout")
+    peft = StandInPeftModel()
+    return SimpleNamespace(d=d, peft=peft, tok=StandInTokenizer(), layout=peft.get_base_model().state_dict(),
+                           plain=module_tree(read_safetensors(BASE / "model.safetensors"), StandInModel()))
 
-    # Merged export, float32: transformers' logits of PEFT's merge_and_unload.
+
+def test_stand_in_has_peft_layout(work):
+    assert (any(".base_layer." in k for k in work.layout) and any(".lora_A.default." in k for k in work.layout)), \
+        "stand-in has PEFT's layout"
+
+
+@pytest.fixture(scope="module")
+def merged(work):
+    """Merged export, float32: its path and progress lines."""
     lines = []
-    out = export_to_llcuda(peft, tok, d / "merged" / "llama.gguf", quant_type="F32", progress=lines.append)
-    diff = max_diff(out, "lora_llama_logits.json")
+    out = export_to_llcuda(work.peft, work.tok, work.d / "merged" / "llama.gguf", quant_type="F32", progress=lines.append)
+    return SimpleNamespace(out=out, lines=lines)
+
+
+def test_merged_export_equals_transformers(merged, max_diff):
+    """transformers' logits of PEFT's merge_and_unload."""
+    diff = max_diff(merged.out, "lora_llama_logits.json")
     print(f"export_to_llcuda(PEFT, F32): max |d log-softmax| vs transformers = {diff:.3g}")
-    check(diff < 2e-3, f"merged export: max |d log-softmax| {diff}")
-    check(len(lines) > 20 and any("adapter" in s for s in lines), f"progress lines: {lines[:4]}")
-    check(peft.get_base_model().state_dict().keys() == layout.keys(), "the PEFT model is left as it was")
-    gguf = llcuda.gguf.read(out)
-    check(not any("lora" in t.name for t in gguf.tensors) and gguf.metadata["general.architecture"] == "llama",
-          "merged GGUF: plain llama tensors")
+    assert diff < 2e-3, f"merged export: max |d log-softmax| {diff}"
 
-    # The base alone (merge_lora=False): transformers' logits of the base, far from the merged ones.
-    export_to_llcuda(peft, tok, d / "base-f32.gguf", "F32", merge_lora=False, lora_out_path=d / "lora.gguf", progress=False)
-    base_diff = max_diff(d / "base-f32.gguf", "llama_logits.json")
-    check(base_diff < 2e-3, f"base export: max |d log-softmax| {base_diff}")
-    check(max_diff(d / "base-f32.gguf", "lora_llama_logits.json") > 0.05, "the adapter changes the logits (test bites)")
-    cli("export", "--base", BASE, "--lora", ADAPTER, d / "cli-lora.gguf", "--lora-only", "-q")
-    same_bytes(d / "lora.gguf", d / "cli-lora.gguf", "lora_out_path = llcuda export --lora-only")
 
-    # A plain (non-PEFT) model.
-    plain = module_tree(read_safetensors(BASE / "model.safetensors"), StandInModel())
-    export_to_llcuda(plain, tok, d / "plain" / "llama.gguf", "Q8_0", progress=False)
+def test_merged_export_progress(merged):
+    assert len(merged.lines) > 20 and any("adapter" in s for s in merged.lines), f"progress lines: {merged.lines[:4]}"
+
+
+def test_peft_model_left_as_it_was(merged, work):
+    assert work.peft.get_base_model().state_dict().keys() == work.layout.keys(), "the PEFT model is left as it was"
+
+
+def test_merged_gguf_has_plain_llama_tensors(merged):
+    gguf = llcuda.gguf.read(merged.out)
+    assert (not any("lora" in t.name for t in gguf.tensors) and gguf.metadata["general.architecture"] == "llama"), \
+        "merged GGUF: plain llama tensors"
+
+
+@pytest.fixture(scope="module")
+def base_export(work):
+    """The base alone (merge_lora=False) and the adapter as its own GGUF."""
+    d = work.d
+    export_to_llcuda(work.peft, work.tok, d / "base-f32.gguf", "F32", merge_lora=False, lora_out_path=d / "lora.gguf",
+                     progress=False)
+    return d / "base-f32.gguf", d / "lora.gguf"
+
+
+def test_base_export_equals_transformers(base_export, max_diff):
+    """transformers' logits of the base, far from the merged ones."""
+    base_diff = max_diff(base_export[0], "llama_logits.json")
+    assert base_diff < 2e-3, f"base export: max |d log-softmax| {base_diff}"
+    assert max_diff(base_export[0], "lora_llama_logits.json") > 0.05, "the adapter changes the logits (test bites)"
+
+
+def test_lora_out_equals_cli(base_export, work, cli):
+    cli("export", "--base", BASE, "--lora", ADAPTER, work.d / "cli-lora.gguf", "--lora-only", "-q")
+    same_bytes(base_export[1], work.d / "cli-lora.gguf", "lora_out_path = llcuda export --lora-only")
+
+
+def test_plain_model_export_equals_convert(work, cli):
+    d = work.d
+    export_to_llcuda(work.plain, work.tok, d / "plain" / "llama.gguf", "Q8_0", progress=False)
     cli("convert", BASE, d / "cli-plain.gguf", "--type", "Q8_0", "-q")
     same_bytes(d / "plain" / "llama.gguf", d / "cli-plain.gguf", "plain model export = llcuda convert")
 
-    # Default quantization (Q4_K_M) = `llcuda export` of the same checkpoint.
-    export_to_llcuda(peft, tok, d / "q4" / "llama.gguf", progress=False)
+
+def test_default_quantization_equals_export(work, cli):
+    """Default quantization (Q4_K_M) = `llcuda export` of the same checkpoint."""
+    d = work.d
+    export_to_llcuda(work.peft, work.tok, d / "q4" / "llama.gguf", progress=False)
     cli("export", "--base", BASE, "--lora", ADAPTER, d / "cli-q4.gguf", "--type", "Q4_K_M", "-q")
     same_bytes(d / "q4" / "llama.gguf", d / "cli-q4.gguf", "export_to_llcuda Q4_K_M = llcuda export --type Q4_K_M")
 
-    # merge_lora_adapters: from a directory and from an in-memory base.
+
+def test_merge_lora_adapters(work, merged):
+    """From a directory and from an in-memory base."""
+    d = work.d
     merge_lora_adapters(BASE, ADAPTER, d / "m1" / "llama.gguf", "F32", progress=False)
-    merge_lora_adapters(plain, ADAPTER, d / "m2" / "llama.gguf", "F32", tokenizer=tok, progress=False)
-    same_bytes(d / "m1" / "llama.gguf", out, "merge_lora_adapters(dir) = export_to_llcuda")
-    same_bytes(d / "m2" / "llama.gguf", out, "merge_lora_adapters(in-memory base) = export_to_llcuda")
+    merge_lora_adapters(work.plain, ADAPTER, d / "m2" / "llama.gguf", "F32", tokenizer=work.tok, progress=False)
+    same_bytes(d / "m1" / "llama.gguf", merged.out, "merge_lora_adapters(dir) = export_to_llcuda")
+    same_bytes(d / "m2" / "llama.gguf", merged.out, "merge_lora_adapters(in-memory base) = export_to_llcuda")
 
-    # Bad input.
-    def raises(call, cls, needle):
-        try:
-            call()
-            check(False, f"{needle}: no error")
-        except cls as e:
-            check(needle in str(e), f"{cls.__name__} message {e!r} lacks {needle!r}")
-        except Exception as e:  # noqa: BLE001
-            check(False, f"{needle}: expected {cls.__name__}, got {type(e).__name__}: {e}")
 
+def test_bad_input(work):
+    d, tok, plain = work.d, work.tok, work.plain
     raises(lambda: export_to_llcuda(object(), tok, d / "x.gguf", progress=False), llcuda.InvalidArgumentError,
            "save_pretrained")
     raises(lambda: export_to_llcuda(plain, None, d / "x.gguf", progress=False), llcuda.InvalidArgumentError, "tokenizer")
     raises(lambda: export_to_llcuda(plain, tok, d / "x.gguf", "Q4_X", progress=False), llcuda.InvalidArgumentError, "Q4_X")
     raises(lambda: merge_lora_adapters(BASE, d / "no-adapter", d / "x.gguf", progress=False), llcuda.ModelNotFoundError,
            "no-adapter")
+    peft = StandInPeftModel()  # its own: the change below must not reach the other tests
     peft.base.model.layers.modules_to_save = Module()
     raises(lambda: export_to_llcuda(peft, tok, d / "x.gguf", progress=False), llcuda.UnsupportedError, "modules_to_save")
-    check(not (d / "x.gguf").exists(), "failed exports leave no output")
+    assert not (d / "x.gguf").exists(), "failed exports leave no output"
 
-# The example script (examples/checkpoint_to_chat.py) runs end to end on the tiny checkpoint.
-import os, sys  # noqa: E401,E402
-ex = subprocess.run([sys.executable, str(ROOT / "examples" / "checkpoint_to_chat.py"), "--quant", "Q8_0"],
-                    capture_output=True, timeout=300, env=os.environ)
-check(ex.returncode == 0 and b"assistant:" in ex.stdout and b"for 15 GiB: Q" in ex.stdout,
-      f"examples/checkpoint_to_chat.py: exit {ex.returncode} {ex.stdout[-300:]!r} {ex.stderr[-300:]!r}")
-check.finish()
+
+def test_example_script_runs():
+    """examples/checkpoint_to_chat.py runs end to end on the tiny checkpoint."""
+    ex = subprocess.run([sys.executable, str(ROOT / "examples" / "checkpoint_to_chat.py"), "--quant", "Q8_0"],
+                        capture_output=True, timeout=300, env=os.environ)
+    assert ex.returncode == 0 and b"assistant:" in ex.stdout and b"for 15 GiB: Q" in ex.stdout, \
+        f"examples/checkpoint_to_chat.py: exit {ex.returncode} {ex.stdout[-300:]!r} {ex.stderr[-300:]!r}"
