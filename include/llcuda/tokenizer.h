@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -120,5 +121,10 @@ private:
     size_t strip_left_ = 0;      // leading spaces still to strip (SentencePiece Strip decoder)
     bool byte_level_ = false;    // GPT-2 byte-level decoder (else the SentencePiece chain)
 };
+
+// Offset of the first byte of `text` that does not start or continue valid UTF-8 (the tokenizer's
+// strict rules: overlong forms, surrogates, code points above U+10FFFF and a sequence cut short
+// are invalid), or nullopt when all of it is valid. For reporting bad input before it is encoded.
+std::optional<size_t> first_invalid_utf8(std::string_view text);
 
 }  // namespace llcuda

@@ -1,5 +1,7 @@
 #include "tokenizer/utf8.h"
 
+#include "llcuda/tokenizer.h"
+
 namespace llcuda::tokenizer_detail {
 
 namespace {
@@ -120,3 +122,13 @@ void utf8_append(std::string& out, uint32_t cp) {
 }
 
 }  // namespace llcuda::tokenizer_detail
+
+namespace llcuda {
+
+std::optional<size_t> first_invalid_utf8(std::string_view text) {
+    const size_t at = tokenizer_detail::utf8_first_invalid(text);
+    if (at == std::string_view::npos) return std::nullopt;
+    return at;
+}
+
+}  // namespace llcuda

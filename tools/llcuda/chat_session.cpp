@@ -13,6 +13,7 @@
 #include "interrupt.h"
 #include "line_reader.h"
 #include "llcuda/error.h"
+#include "llcuda/tokenizer.h"
 #include "text_input.h"
 
 namespace llcuda::cli {

@@ -15,6 +15,7 @@
 #include "interrupt.h"
 #include "llcuda/error.h"
 #include "read_file.h"
+#include "llcuda/tokenizer.h"
 #include "text_input.h"
 
 namespace llcuda::cli {

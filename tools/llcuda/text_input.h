@@ -1,5 +1,6 @@
-// Text typed by the user: llama.cpp's escape sequences (-e/--escape) and UTF-8 checking, so that a
-// bad line is reported in the user's own words instead of failing deep inside the tokenizer.
+// Text typed by the user: llama.cpp's escape sequences (-e/--escape), and quoting for messages, so
+// that a bad line (llcuda::first_invalid_utf8) is reported in the user's own words instead of
+// failing deep inside the tokenizer.
 #pragma once
 
 #include <cstdint>
@@ -54,31 +55,6 @@ inline std::string process_escapes(std::string_view in) {
         }
     }
     return out;
-}
-
-// The byte offset of the first byte that does not start or continue a valid UTF-8 sequence
-// (overlong forms, surrogates and code points above U+10FFFF are invalid), or nullopt.
-inline std::optional<size_t> first_invalid_utf8(std::string_view s) {
-    size_t i = 0;
-    while (i < s.size()) {
-        const auto b = uint8_t(s[i]);
-        size_t n = 0;
-        uint32_t cp = 0, min = 0;
-        if (b < 0x80) { ++i; continue; }
-        if ((b & 0xE0) == 0xC0) { n = 1; cp = b & 0x1F; min = 0x80; }
-        else if ((b & 0xF0) == 0xE0) { n = 2; cp = b & 0x0F; min = 0x800; }
-        else if ((b & 0xF8) == 0xF0) { n = 3; cp = b & 0x07; min = 0x10000; }
-        else return i;
-        if (i + n >= s.size()) return i;  // cut short
-        for (size_t k = 1; k <= n; ++k) {
-            const auto c = uint8_t(s[i + k]);
-            if ((c & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (c & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-        i += n + 1;
-    }
-    return std::nullopt;
 }
 
 // The user's text for a message, with bytes that are not printable ASCII or valid UTF-8 shown as
