@@ -2,7 +2,8 @@
 # Prepare the Debian libraries llcuda builds against, for the lent GPU machine. That machine has
 # CUDA, CMake, ninja and a C++20 compiler but none of our -dev packages and no network, so we
 # download the .deb files here into .gpu-deps/ (kept out of git by .git/info/exclude) and carry
-# that folder; scripts/gpu-build.sh unpacks them there under /tmp/deps (never into /).
+# that folder (cpp-httplib and its libraries too, for `llcuda serve` and bench/serve_bench.py);
+# scripts/gpu-test.sh unpacks them there under /tmp/deps (never into /).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,5 +12,6 @@ grep -qx '/.gpu-deps/' .git/info/exclude 2>/dev/null || echo '/.gpu-deps/' >> .g
 cd .gpu-deps
 apt-get download nlohmann-json3-dev libcli11-dev libfmt-dev libfmt9 libpcre2-dev libpcre2-8-0 \
     libpcre2-16-0 libpcre2-32-0 libpcre2-posix3 libicu-dev libicu72 libgtest-dev \
-    pkgconf pkgconf-bin libpkgconf3
+    pkgconf pkgconf-bin libpkgconf3 \
+    libcpp-httplib-dev libcpp-httplib0.11 libssl-dev libssl3 libbrotli-dev libbrotli1 zlib1g-dev zlib1g
 du -sh .
