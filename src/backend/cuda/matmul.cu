@@ -1,6 +1,8 @@
-// matmul(): matrix-vector kernels for up to 8 tokens, tensor-core GEMM through cuBLAS above.
+// matmul(): matrix-vector kernels for up to 8 tokens; above, Q4_0/Q4_K matrices (tile layout) go
+// to gemm_tile4 (tensor cores on the 4-bit codes, gemm_tile4.cu) and every other type to a
+// tensor-core GEMM through cuBLAS.
 //
-// GEMM path (n_tokens > 8), correct rather than fast (fast prefill is a later step):
+// cuBLAS path (n_tokens > 8, types without their own kernel):
 //  * Quantized weights: bands of rows are dequantized to an f16 scratch (at most kScratchBytes, the
 //    band height follows from n_cols) and multiplied with cublasGemmEx (f16 inputs, f32 compute and
 //    output). F16 weights are used in place.
@@ -19,11 +21,13 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/gemm_tile4.h"
 #include "backend/cuda/matmul_internal.h"
 #include "backend/cuda/matmul_layout.h"
 
@@ -102,6 +106,15 @@ struct MatmulWorkspace::Impl {
     float* small = nullptr;    // [0] alpha (1/s), [1] 0.0f (beta), [2] max |x| bits, [3] 1.0f (beta, accumulate)
     void* xn = nullptr;        // normalized activations (n_tokens x n_cols f32), fusion.norm_weight
     size_t xn_bytes = 0;
+    // gemm_tile4: per-token scaled f16 activations, Q4_K sub-block sums, inverse scales, split-K partials
+    void* t4_x16 = nullptr;
+    size_t t4_x16_bytes = 0;
+    void* t4_xsum = nullptr;
+    size_t t4_xsum_bytes = 0;
+    void* t4_invs = nullptr;
+    size_t t4_invs_bytes = 0;
+    void* t4_partial = nullptr;
+    size_t t4_partial_bytes = 0;
 
     // Grows a buffer; waits for the stream first because earlier launches may still read it.
     void ensure(void*& p, size_t& have, size_t need, cudaStream_t s) {
@@ -142,6 +155,10 @@ MatmulWorkspace::~MatmulWorkspace() {
     cudaFree(impl_->x16);
     cudaFree(impl_->small);
     cudaFree(impl_->xn);
+    cudaFree(impl_->t4_x16);
+    cudaFree(impl_->t4_xsum);
+    cudaFree(impl_->t4_invs);
+    cudaFree(impl_->t4_partial);
 }
 
 namespace {
@@ -213,6 +230,30 @@ void gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, bool
     }
 }
 
+// LLCUDA_GEMM_TILE4=0 sends Q4_0/Q4_K products through the cuBLAS path too (A/B comparisons).
+bool tile4_gemm_enabled() {
+    static const bool on = [] {
+        const char* v = std::getenv("LLCUDA_GEMM_TILE4");
+        return !(v && std::string(v) == "0");
+    }();
+    return on && gemm_tile4_supported();
+}
+
+void tile4_gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, const MatmulFusion& f,
+                     MatmulWorkspace::Impl& ws, cudaStream_t stream) {
+    const GemmTile4Plan plan = gemm_tile4_plan(w, n);
+    const bool q4k = w.type == GgmlType::Q4_K;
+    ws.ensure(ws.t4_x16, ws.t4_x16_bytes, size_t(n) * plan.ldk * 2, stream);
+    ws.ensure(ws.t4_xsum, ws.t4_xsum_bytes, size_t(n) * (plan.ldk / 32) * 2, stream);
+    ws.ensure(ws.t4_invs, ws.t4_invs_bytes, size_t(n) * 4, stream);
+    if (plan.splits > 1) ws.ensure(ws.t4_partial, ws.t4_partial_bytes, size_t(plan.splits) * n * w.n_rows * 4, stream);
+    auto* x16 = static_cast<__half*>(ws.t4_x16);
+    auto* xsum = static_cast<__half*>(ws.t4_xsum);
+    auto* invs = static_cast<float*>(ws.t4_invs);
+    act_to_f16(x, n, uint32_t(w.n_cols), f.norm_weight, f.norm_eps, plan.ldk, q4k, x16, xsum, invs, stream);
+    gemm_tile4(w, plan, x16, xsum, invs, n, y, f.accumulate, static_cast<float*>(ws.t4_partial), stream);
+}
+
 }  // namespace
 
 void matmul(const DeviceMatrix& w, const float* x, uint32_t n_tokens, float* y, MatmulWorkspace& ws,
@@ -226,6 +267,10 @@ void matmul(const DeviceMatrix& w, const float* x, uint32_t n_tokens, float* y, 
     if (n_tokens <= kMatvecMaxTokens) {  // the kernels apply the fusion themselves
         if (w.layout == kLayoutTile4) matvec_tile4(w, x, n_tokens, y, fusion, stream);
         else matvec_rows(w, x, n_tokens, y, fusion, stream);
+        return;
+    }
+    if (w.layout == kLayoutTile4 && tile4_gemm_enabled()) {  // applies the norm itself
+        tile4_gemm_path(w, x, n_tokens, y, fusion, ws.impl(), stream);
         return;
     }
     if (fusion.norm_weight) {  // GEMM: normalized rows into scratch, then the plain product

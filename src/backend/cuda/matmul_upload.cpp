@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/gemm_tile4.h"
 #include "backend/cuda/matmul_internal.h"
 #include "backend/cuda/matmul_layout.h"
 #include "llcuda/error.h"
@@ -191,7 +192,10 @@ DeviceMatrix upload_matrix(const MatrixView& host) {
     dm.owner = std::shared_ptr<void>(ptr, [](void* p) { cudaFree(p); });
     dm.data = static_cast<uint8_t*>(ptr);
     CUDA_CHECK(cudaMemcpy(dm.data, packed.data(), dm.bytes, cudaMemcpyHostToDevice));
-    if (dm.layout == kLayoutTile4) matvec_tile4_prepare();
+    if (dm.layout == kLayoutTile4) {
+        matvec_tile4_prepare();
+        if (gemm_tile4_supported()) gemm_tile4_prepare();
+    }
     return dm;
 }
 

@@ -1,0 +1,459 @@
+// Matrix products for more than 8 tokens over kLayoutTile4 matrices (Q4_0, Q4_K) on tensor cores,
+// reading the 4-bit weights as they are stored (no dequantized copy of the matrix anywhere).
+//
+// Why not dequantize-then-cuBLAS: a dequantized band costs a write and a read of 2 bytes per
+// weight on top of the 0.56 bytes of the 4-bit codes, every call. At a decode step of 16-256
+// sequences that traffic is the whole step; at a 512-token prompt chunk it is ~40 % of it.
+//
+// Two kernels:
+//  1. act_to_f16: each token's row of x (optionally RMS-normalized, x * w / rms) is scaled by a
+//     power of two so that its largest |x| lies in [512, 1024), written as f16 (columns padded with
+//     zeros to the matrix's 256-column units), with the inverse scale per token and, for Q4_K, the
+//     f32 sum of every 32 scaled columns rounded to f16 (< 2^15: fits). Scaling per token (not per
+//     call) keeps small tokens as precise as large ones.
+//  2. gemm_tile4_kernel: a CTA computes 128 rows x 64 tokens; its 4 warps own 32 rows (two 16-row
+//     tiles) each and all 64 tokens (8 mma n-tiles), so each A fragment built from the codes feeds
+//     8 mma and each B fragment (ldmatrix.x4 from shared memory) 2. Per 256-column unit the CTA
+//     copies the tiles' codes (16 KB), their scales and the tokens' f16 columns (33 KB) into
+//     shared memory with cp.async, double-buffered. A fragments are f16 dequantized values:
+//     Q4_0 (q - 8) * d, Q4_K q * (d * sc_j) with the mins as one extra mma per unit and n-tile
+//     (A = -dmin * m_j in 8 columns, B = the token's 8 sub-block sums) — the same f16 rounding of
+//     each weight as the dequantize-to-f16 path, one f32 accumulator throughout. When row x token
+//     blocks cannot fill the GPU twice over, the units are split over grid.z (split-K); each split
+//     writes its partial product to scratch and reduce_splits adds them in a fixed order
+//     (deterministic: the same input gives the same bits whatever the batch composition).
+// sm_75 runs the same code: mma_f16_16816 has an m16n8k8 path; cp.async and ldmatrix.x4 exist
+// from sm_80 / sm_75 respectively, so sm_75 stages with plain loads (gemm_copy16).
+#include <cuda_fp16.h>
+
+#include <algorithm>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/dequant.cuh"
+#include "backend/cuda/gemm_tile4.h"
+#include "backend/cuda/matmul_internal.h"
+#include "backend/cuda/matmul_layout.h"
+#include "backend/cuda/mma_f16.cuh"
+
+namespace llcuda::cuda {
+namespace {
+
+constexpr int kThreads = 128;             // 4 warps
+constexpr uint32_t kRowTiles = 8;         // 16-row tiles per CTA (2 per warp)
+constexpr uint32_t kBN = 64;              // tokens per CTA
+constexpr uint32_t kUnit = 256;           // columns per pipeline stage
+constexpr uint32_t kBRowHalves = kUnit + 8;  // +16 bytes per token row: the 8 rows of an ldmatrix hit distinct banks
+
+// One pipeline stage in shared memory (bytes).
+constexpr uint32_t kOffA = 0;                                   // [8 tiles][4 chunks][512 B] codes
+constexpr uint32_t kOffSide = kRowTiles * 4 * kTileChunkBytes;  // [8 tiles][256 B] Q4_K heads / Q4_0 scales
+constexpr uint32_t kOffB = kOffSide + kRowTiles * 256;          // [64 tokens][264 halves] activations
+constexpr uint32_t kOffXs = kOffB + kBN * kBRowHalves * 2;      // [64 tokens][8 halves] Q4_K sub-block sums
+constexpr uint32_t kStageBytes = kOffXs + kBN * 16;
+constexpr uint32_t kStages = 2;
+constexpr uint32_t kSmemBytes = kStages * kStageBytes;  // 106,496 bytes: 2 CTAs per SM on sm_80+
+
+struct GemmArgs {
+    const uint8_t* quant;
+    const uint8_t* side;
+    uint32_t n_rows, n_rt, n_c, n_units;
+    const __half* x16;     // (n_tokens, ldk) scaled activations
+    uint32_t ldk;          // halves per token row = n_units * 256
+    const __half* xsum;    // (n_tokens, n_units * 8) Q4_K sub-block sums, or nullptr
+    const float* invs;     // (n_tokens) inverse activation scale
+    uint32_t n_tokens;
+    float* y;              // (n_tokens, n_rows)
+    float* partial;        // (splits, n_tokens, n_rows) when splits > 1
+    uint32_t units_per_split;
+    bool accumulate;
+};
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+    return uint32_t(__cvta_generic_to_shared(p));
+}
+
+// 16 bytes global -> shared; bytes past `valid` (0 or 16) are zero.
+__device__ __forceinline__ void gemm_copy16(void* dst, const void* src, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0)
+                 : "memory");
+#else
+    *reinterpret_cast<uint4*>(dst) = valid ? __ldg(reinterpret_cast<const uint4*>(src)) : make_uint4(0, 0, 0, 0);
+#endif
+}
+__device__ __forceinline__ void gemm_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+template <int N>
+__device__ __forceinline__ void gemm_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+#endif
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(smem_addr(p)));
+}
+
+__device__ __forceinline__ uint32_t h2u(__half2 h) {
+    uint32_t u;
+    memcpy(&u, &h, 4);
+    return u;
+}
+__device__ __forceinline__ __half2 u2h(uint32_t u) {
+    __half2 h;
+    memcpy(&h, &u, 4);
+    return h;
+}
+__device__ __forceinline__ uint32_t word(const uint4& v, int i) {
+    return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+}
+// (w & mask) | exponent of 1024 in both halves: 1024 + field as an exact f16 pair.
+__device__ __forceinline__ __half2 magic1024(uint32_t w, uint32_t mask) {
+    uint32_t d;
+    asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(w), "r"(mask), "r"(0x64006400u));
+    return u2h(d);
+}
+
+// Copies unit u of the CTA's 8 row tiles and 64 tokens into one stage.
+template <bool Q4K>
+__device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint32_t rt0, uint32_t tok0, uint32_t u) {
+    const int tid = threadIdx.x;
+    // codes: 8 tiles x 2048 contiguous bytes (the unit's 4 chunks)
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        const uint32_t idx = tid + kThreads * i, tl = idx / 128, off = (idx % 128) * 16;
+        const uint32_t rt = rt0 + tl, chunk = u * 4 + off / kTileChunkBytes;
+        const bool ok = rt < a.n_rt && chunk < a.n_c;
+        const uint8_t* src = ok ? a.quant + (uint64_t(rt) * a.n_c + u * 4) * kTileChunkBytes + off : a.quant;
+        gemm_copy16(st + kOffA + tl * 2048 + off, src, ok);
+    }
+    // scales: 8 tiles x 256 bytes
+    {
+        const uint32_t tl = tid / 16, off = (tid % 16) * 16, rt = rt0 + tl;
+        bool ok;
+        const uint8_t* src;
+        if constexpr (Q4K) {
+            ok = rt < a.n_rt;
+            src = a.side + (uint64_t(rt) * (a.n_c / 4) + u) * kTileQ4_KHeadBytes + off;
+        } else {
+            ok = rt < a.n_rt && u * 4 + off / kTileQ4_0ScaleBytes < a.n_c;
+            src = a.side + (uint64_t(rt) * a.n_c + u * 4) * kTileQ4_0ScaleBytes + off;
+        }
+        gemm_copy16(st + kOffSide + tl * 256 + off, ok ? src : a.side, ok);
+    }
+    // activations: 64 tokens x 512 bytes
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+        const uint32_t idx = tid + kThreads * i, tk = idx / 32, off = (idx % 32) * 16;
+        const bool ok = tok0 + tk < a.n_tokens;
+        const __half* src = ok ? a.x16 + uint64_t(tok0 + tk) * a.ldk + u * kUnit + off / 2 : a.x16;
+        gemm_copy16(st + kOffB + tk * kBRowHalves * 2 + off, src, ok);
+    }
+    if constexpr (Q4K) {
+        if (tid < int(kBN)) {
+            const bool ok = tok0 + tid < a.n_tokens;
+            const __half* src = ok ? a.xsum + uint64_t(tok0 + tid) * a.n_units * 8 + u * 8 : a.xsum;
+            gemm_copy16(st + kOffXs + tid * 16, src, ok);
+        }
+    }
+}
+
+// The 6-bit scales (sc) and mins (m) of a Q4_K super-block head as bytes: [0] = j 0..3, [1] = j 4..7.
+struct Q4KScales {
+    uint32_t sc[2], m[2];
+};
+__device__ __forceinline__ Q4KScales unpack_q4k(const uint4& h) {
+    Q4KScales s;
+    s.sc[0] = h.y & 0x3F3F3F3Fu;
+    s.sc[1] = (h.w & 0x0F0F0F0Fu) | ((h.y >> 2) & 0x30303030u);
+    s.m[0] = h.z & 0x3F3F3F3Fu;
+    s.m[1] = ((h.w >> 4) & 0x0F0F0F0Fu) | ((h.z >> 2) & 0x30303030u);
+    return s;
+}
+// Byte j of the pair (a select, not an indexed load: a run-time j must not put w in local memory).
+__device__ __forceinline__ float byte_of(const uint32_t (&w)[2], int j) {
+    return float(((j >= 4 ? w[1] : w[0]) >> (8 * (j & 3))) & 0xFF);
+}
+
+// One unit from a stage: acc[r][n] += A(tile 2*warp + r) x B(n-tile n).
+template <bool Q4K>
+__device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int lane, float (&acc)[2][8][4]) {
+    const int g = lane >> 2, t = lane & 3;
+    const uint8_t* sa = st + kOffA + (2 * warp) * 2048 + lane * 16;
+    const uint8_t* ss = st + kOffSide + (2 * warp) * 256;
+    // ldmatrix row address of this lane: matrix mi = lane / 8 -> token (mi / 2) * 8 + lane % 8 of an
+    // n-tile pair, k offset (mi % 2) * 8
+    const uint8_t* sb = st + kOffB + (((lane >> 4) * 8 + (lane & 7)) * kBRowHalves + ((lane >> 3) & 1) * 8) * 2;
+
+    // Q4_K: per tile, d * sc_j for rows g and g+8 as f16 (j = 0..7), and -dmin * m_j for the mins mma.
+    __half2 ds[2][8];
+    uint32_t am[2][2];
+    if constexpr (Q4K) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            const uint4 hg = *reinterpret_cast<const uint4*>(ss + r * 256 + g * 16);
+            const uint4 h8 = *reinterpret_cast<const uint4*>(ss + r * 256 + (g + 8) * 16);
+            const Q4KScales sg = unpack_q4k(hg), s8 = unpack_q4k(h8);
+            const float dg = f16_bits_to_f32(hg.x), mg = f16_bits_to_f32(hg.x >> 16);
+            const float d8 = f16_bits_to_f32(h8.x), m8 = f16_bits_to_f32(h8.x >> 16);
+#pragma unroll
+            for (int j = 0; j < 8; ++j) ds[r][j] = __floats2half2_rn(dg * byte_of(sg.sc, j), d8 * byte_of(s8.sc, j));
+            // A of the mins mma: row g = (-dmin m_2t, -dmin m_2t+1), row g+8 likewise, columns 8..15 zero
+            const float g0 = -mg * byte_of(sg.m, 2 * t), g1 = -mg * byte_of(sg.m, 2 * t + 1);
+            const float e0 = -m8 * byte_of(s8.m, 2 * t), e1 = -m8 * byte_of(s8.m, 2 * t + 1);
+            am[r][0] = h2u(__floats2half2_rn(g0, g1));
+            am[r][1] = h2u(__floats2half2_rn(e0, e1));
+        }
+    }
+    const __half2 k1024 = __float2half2_rn(1024.0f), k1032 = __float2half2_rn(1032.0f),
+                  k16th = __float2half2_rn(1.0f / 16.0f), km64 = __float2half2_rn(-64.0f),
+                  km72 = __float2half2_rn(-72.0f);
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+        const uint4 q[2] = {*reinterpret_cast<const uint4*>(sa + c * kTileChunkBytes),
+                            *reinterpret_cast<const uint4*>(sa + 2048 + c * kTileChunkBytes)};
+        uint2 d0[2];  // Q4_0: {half2(d_g, d_g8) of block 0, of block 1} of this chunk
+        if constexpr (!Q4K) {
+#pragma unroll
+            for (int r = 0; r < 2; ++r) d0[r] = *reinterpret_cast<const uint2*>(ss + r * 256 + c * kTileQ4_0ScaleBytes + g * 8);
+        }
+#pragma unroll
+        for (int s = 0; s < 4; ++s) {
+            uint32_t A[2][4];
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                const uint32_t w = word(q[r], s), w8 = w >> 8;
+                __half2 lo, hi;  // scales of row g / row g+8, both halves
+                __half2 vg0, vg8, vh0, vh8;
+                if constexpr (Q4K) {
+                    const __half2 p = ds[r][(4 * c + s) >> 1];
+                    lo = __low2half2(p), hi = __high2half2(p);
+                    vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1024);
+                    vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km64);
+                    vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1024);
+                    vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km64);
+                } else {
+                    const __half2 p = u2h(s < 2 ? d0[r].x : d0[r].y);
+                    lo = __low2half2(p), hi = __high2half2(p);
+                    vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1032);
+                    vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km72);
+                    vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1032);
+                    vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km72);
+                }
+                A[r][0] = h2u(__hmul2(vg0, lo));
+                A[r][1] = h2u(__hmul2(vg8, hi));
+                A[r][2] = h2u(__hmul2(vh0, lo));
+                A[r][3] = h2u(__hmul2(vh8, hi));
+            }
+            const uint32_t kstep = (4 * c + s) * 16;  // halves
+#pragma unroll
+            for (int np = 0; np < 4; ++np) {
+                uint32_t b[4];
+                ldmatrix_x4(b, sb + (np * 16 * kBRowHalves + kstep) * 2);
+#pragma unroll
+                for (int r = 0; r < 2; ++r) {
+                    mma_f16_16816(acc[r][2 * np], A[r], b[0], b[1]);
+                    mma_f16_16816(acc[r][2 * np + 1], A[r], b[2], b[3]);
+                }
+            }
+        }
+    }
+    if constexpr (Q4K) {  // mins: acc -= dmin * sum_j m_j * X_j
+#pragma unroll
+        for (int n = 0; n < 8; ++n) {
+            const uint32_t bx = *reinterpret_cast<const uint32_t*>(st + kOffXs + (n * 8 + g) * 16 + t * 4);
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                const uint32_t A[4] = {am[r][0], am[r][1], 0u, 0u};
+                mma_f16_16816(acc[r][n], A, bx, 0u);
+            }
+        }
+    }
+}
+
+template <bool Q4K>
+__global__ void __launch_bounds__(kThreads, 2) gemm_tile4_kernel(GemmArgs a) {
+    extern __shared__ __align__(16) uint8_t smem[];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const uint32_t tok0 = blockIdx.x * kBN, rt0 = blockIdx.y * kRowTiles;
+    const uint32_t u_begin = blockIdx.z * a.units_per_split;
+    const uint32_t u_end = min(a.n_units, u_begin + a.units_per_split);
+
+    float acc[2][8][4];
+#pragma unroll
+    for (int r = 0; r < 2; ++r)
+#pragma unroll
+        for (int n = 0; n < 8; ++n) acc[r][n][0] = acc[r][n][1] = acc[r][n][2] = acc[r][n][3] = 0.0f;
+
+    if (u_begin < u_end) {
+        load_stage<Q4K>(smem, a, rt0, tok0, u_begin);
+        gemm_commit();
+        for (uint32_t u = u_begin; u < u_end; ++u) {
+            const uint32_t i = u - u_begin;
+            if (u + 1 < u_end) {
+                load_stage<Q4K>(smem + ((i + 1) % kStages) * kStageBytes, a, rt0, tok0, u + 1);
+                gemm_commit();
+                gemm_wait<1>();
+            } else {
+                gemm_wait<0>();
+            }
+            __syncthreads();
+            compute_stage<Q4K>(smem + (i % kStages) * kStageBytes, warp, lane, acc);
+            __syncthreads();  // the next iteration overwrites this stage
+        }
+    }
+
+    // C fragment: acc[r][n][0..1] = row g, tokens 2t, 2t+1; [2..3] = row g+8.
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+#pragma unroll
+        for (int n = 0; n < 8; ++n) {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const uint32_t row = (rt0 + 2 * warp + r) * 16 + g + (e >> 1) * 8;
+                const uint32_t tok = tok0 + n * 8 + 2 * t + (e & 1);
+                if (row >= a.n_rows || tok >= a.n_tokens) continue;
+                const float v = acc[r][n][e] * __ldg(a.invs + tok);
+                if (gridDim.z > 1) {
+                    a.partial[(uint64_t(blockIdx.z) * a.n_tokens + tok) * a.n_rows + row] = v;
+                } else {
+                    float* dst = a.y + uint64_t(tok) * a.n_rows + row;
+                    *dst = a.accumulate ? *dst + v : v;
+                }
+            }
+        }
+    }
+}
+
+// y (+)= sum over splits of partial, in split order.
+__global__ void reduce_splits_kernel(const float* __restrict__ partial, uint32_t splits, uint64_t n, float* y,
+                                     bool accumulate) {
+    for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += uint64_t(gridDim.x) * blockDim.x) {
+        float v = 0.0f;
+        for (uint32_t s = 0; s < splits; ++s) v += partial[s * n + i];
+        y[i] = accumulate ? y[i] + v : v;
+    }
+}
+
+// One block per token: see the file comment (kernel 1).
+__global__ void act_to_f16_kernel(const float* __restrict__ x, uint32_t n_cols, const float* __restrict__ nw,
+                                  float eps, uint32_t ldk, bool sums, __half* __restrict__ x16,
+                                  __half* __restrict__ xsum, float* __restrict__ invs) {
+    __shared__ float red[2][32];
+    const uint32_t tok = blockIdx.x;
+    const float* row = x + uint64_t(tok) * n_cols;
+    float m = 0.0f, ss = 0.0f;
+    for (uint32_t k = threadIdx.x; k < n_cols; k += blockDim.x) {
+        const float v = row[k];
+        ss = fmaf(v, v, ss);
+        m = fmaxf(m, fabsf(nw ? v * nw[k] : v));
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, o));
+        ss += __shfl_xor_sync(0xFFFFFFFFu, ss, o);
+    }
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, n_warps = blockDim.x >> 5;
+    if (lane == 0) red[0][warp] = m, red[1][warp] = ss;
+    __syncthreads();
+    m = 0.0f, ss = 0.0f;
+    for (int w = 0; w < n_warps; ++w) m = fmaxf(m, red[0][w]), ss += red[1][w];
+    const float rms = nw ? 1.0f / sqrtf(ss / float(n_cols) + eps) : 1.0f;
+    m *= rms;
+    // s = 2^(136 - E) puts m (exponent field E) in [512, 1024); clamped so that s and 1/s are normal.
+    const int e = min(254, max(10, int((__float_as_uint(m) >> 23) & 0xFF)));
+    const float s = __uint_as_float(uint32_t(263 - e) << 23) * rms;
+    if (threadIdx.x == 0) invs[tok] = __uint_as_float(uint32_t(e - 9) << 23);
+    // 32 consecutive columns per lane group of 4 lanes x 8 columns: each warp writes 256 columns
+    for (uint32_t k0 = threadIdx.x * 8; k0 < ldk; k0 += blockDim.x * 8) {
+        float v[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            const uint32_t k = k0 + i;
+            v[i] = k < n_cols ? row[k] * (nw ? nw[k] : 1.0f) * s : 0.0f;
+        }
+        __half2 h[4];
+        float sum = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            h[i] = __floats2half2_rn(v[2 * i], v[2 * i + 1]);
+            sum += v[2 * i] + v[2 * i + 1];
+        }
+        *reinterpret_cast<uint4*>(x16 + uint64_t(tok) * ldk + k0) =
+            make_uint4(h2u(h[0]), h2u(h[1]), h2u(h[2]), h2u(h[3]));
+        if (sums) {
+            sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
+            sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
+            if ((threadIdx.x & 3) == 0) xsum[uint64_t(tok) * (ldk / 32) + k0 / 32] = __float2half_rn(sum);
+        }
+    }
+}
+
+}  // namespace
+
+void gemm_tile4_prepare() {
+    CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes)));
+    CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes)));
+}
+
+bool gemm_tile4_supported() { return device_limits().smem_optin >= kSmemBytes; }
+
+GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
+    GemmTile4Plan p;
+    const uint64_t n_c = tile4_chunks(w.n_cols);
+    p.n_units = uint32_t((n_c + 3) / 4);
+    p.ldk = p.n_units * kUnit;
+    const uint64_t n_rt = tile4_row_tiles(w.n_rows);
+    const uint64_t blocks = ((n_tokens + kBN - 1) / kBN) * ((n_rt + kRowTiles - 1) / kRowTiles);
+    // Split K until the blocks fill two waves (2 CTAs per SM), keeping >= 4 units per split.
+    const uint64_t want = 2 * uint64_t(device_limits().sm_count);
+    uint32_t splits = 1;
+    while (blocks * splits * 2 <= want && p.n_units / (splits * 2) >= 4) splits *= 2;
+    p.units_per_split = (p.n_units + splits - 1) / splits;
+    p.splits = (p.n_units + p.units_per_split - 1) / p.units_per_split;
+    return p;
+}
+
+void act_to_f16(const float* x, uint32_t n_tokens, uint32_t n_cols, const float* norm_weight, float eps, uint32_t ldk,
+                bool sums, __half* x16, __half* xsum, float* invs, cudaStream_t stream) {
+    act_to_f16_kernel<<<n_tokens, 256, 0, stream>>>(x, n_cols, norm_weight, eps, ldk, sums, x16, xsum, invs);
+    check_launch("act_to_f16_kernel");
+}
+
+void gemm_tile4(const DeviceMatrix& w, const GemmTile4Plan& p, const __half* x16, const __half* xsum, const float* invs,
+                uint32_t n_tokens, float* y, bool accumulate, float* partial, cudaStream_t stream) {
+    const bool q4k = w.type == GgmlType::Q4_K;
+    GemmArgs a{};
+    a.quant = w.data;
+    a.side = w.data + w.aux_offset;
+    a.n_rows = uint32_t(w.n_rows);
+    a.n_rt = uint32_t(tile4_row_tiles(w.n_rows));
+    a.n_c = uint32_t(tile4_chunks(w.n_cols));
+    a.n_units = p.n_units;
+    a.x16 = x16;
+    a.ldk = p.ldk;
+    a.xsum = xsum;
+    a.invs = invs;
+    a.n_tokens = n_tokens;
+    a.y = y;
+    a.partial = partial;
+    a.units_per_split = p.units_per_split;
+    a.accumulate = accumulate;
+    const dim3 grid((n_tokens + kBN - 1) / kBN, (a.n_rt + kRowTiles - 1) / kRowTiles, p.splits);
+    if (q4k) gemm_tile4_kernel<true><<<grid, kThreads, kSmemBytes, stream>>>(a);
+    else gemm_tile4_kernel<false><<<grid, kThreads, kSmemBytes, stream>>>(a);
+    check_launch(q4k ? "gemm_tile4_kernel<q4_K>" : "gemm_tile4_kernel<q4_0>");
+    if (p.splits > 1) {
+        const uint64_t n = uint64_t(n_tokens) * w.n_rows;
+        const unsigned blocks = unsigned(std::min<uint64_t>((n + 255) / 256, uint64_t(device_limits().sm_count) * 8));
+        reduce_splits_kernel<<<blocks, 256, 0, stream>>>(partial, p.splits, n, y, accumulate);
+        check_launch("reduce_splits_kernel");
+    }
+}
+
+}  // namespace llcuda::cuda
