@@ -39,8 +39,12 @@ struct LoadOptions {
                                       // sharing a pool of one context
     KvCacheType kv_type = KvCacheType::F16;
     bool cuda_graphs = true;          // replay decode steps from captured CUDA graphs
-    uint32_t kv_blocks = 0;           // KV pool size in blocks; 0: as max_sequences says. Must hold at
-                                      // least one full context (requests beyond it are preempted)
+    uint32_t kv_blocks = 0;           // KV pool size in blocks; 0: as kv_memory_fraction or max_sequences
+                                      // say. Must hold at least one full context (others are preempted)
+    float kv_memory_fraction = 0;     // CUDA, when kv_blocks is 0: the pool takes this share (0, 1] of the
+                                      // GPU memory free once the weights and buffers are allocated (at
+                                      // least one context; OutOfMemory if not even that fits). 0: as
+                                      // max_sequences says. Ignored on the CPU (docs/scheduler.md)
     bool prefix_cache = true;         // reuse the keys/values of full blocks of earlier prompts (docs/scheduler.md)
 };
 
@@ -149,8 +153,11 @@ public:
     std::vector<int32_t> chat_prompt_tokens(std::string_view messages_json, std::string_view tools_json = {}) const;
     // From token ids (used as given), streaming pieces with their tokens and log-probabilities;
     // callback may be empty. Runs alongside every other call through the scheduler.
+    // still_wanted (may be empty) is asked about every 50 ms until the call ends (queued, reading its
+    // prompt, generating), in the calling thread; false cancels the call as a callback returning
+    // false does (a server: the client has disconnected, perhaps before its request started).
     InferenceResult generate(const std::vector<int32_t>& prompt, const SamplingParams& params,
-                             const PieceCallback& callback);
+                             const PieceCallback& callback, const std::function<bool()>& still_wanted = {});
     SchedulerStats scheduler_stats() const;
 
     // Token-level access for tools (perplexity, tokenize).

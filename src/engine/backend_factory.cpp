@@ -46,7 +46,8 @@ Backend resolve_backend(Backend requested) {
 
 std::unique_ptr<ComputeBackend> make_backend(Backend backend, const ModelConfig& config, const ModelWeights& weights,
                                              const KvCacheShape& kv, const LoadOptions& options,
-                                             uint32_t max_step_tokens, uint32_t max_logit_rows) {
+                                             uint32_t max_step_tokens, uint32_t max_logit_rows,
+                                             const KvPoolSizer& size_kv_pool) {
 #ifdef LLCUDA_HAVE_CUDA
     if (backend == Backend::Cuda) {
         cuda::CudaBackendOptions o;
@@ -54,6 +55,7 @@ std::unique_ptr<ComputeBackend> make_backend(Backend backend, const ModelConfig&
         o.max_batch_tokens = max_step_tokens;
         o.max_logit_rows = max_logit_rows;
         o.use_graphs = options.cuda_graphs;
+        o.size_kv_pool = size_kv_pool;
         return cuda::make_cuda_backend(config, weights, kv, o);
     }
 #else
@@ -61,6 +63,7 @@ std::unique_ptr<ComputeBackend> make_backend(Backend backend, const ModelConfig&
     (void)max_logit_rows;
 #endif
     if (backend != Backend::Cpu) throw Error(ErrorKind::Internal, "make_backend needs a resolved backend");
+    if (size_kv_pool) throw Error(ErrorKind::Internal, "the CPU backend's KV pool is not sized from device memory");
     return std::make_unique<cpu::CpuBackend>(config, weights, kv, options.n_threads);
 }
 

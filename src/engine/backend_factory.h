@@ -6,6 +6,7 @@
 
 #include "backend/compute_backend.h"
 #include "kv/kv_blocks.h"
+#include "kv/kv_pool_size.h"
 #include "llcuda/engine.h"
 #include "model/model_config.h"
 #include "model/weights.h"
@@ -17,9 +18,12 @@ namespace llcuda {
 // Unsupported naming the reason (the CPU is never chosen silently).
 Backend resolve_backend(Backend requested);
 
-// Builds the resolved backend (Cpu or Cuda).
+// Builds the resolved backend (Cpu or Cuda). size_kv_pool (CUDA only, may be empty): the pool is
+// sized by it once the weights and fixed buffers are on the device (kv.n_blocks is then only the
+// minimum checked up front); see kv/kv_pool_size.h.
 std::unique_ptr<ComputeBackend> make_backend(Backend backend, const ModelConfig& config, const ModelWeights& weights,
                                              const KvCacheShape& kv, const LoadOptions& options,
-                                             uint32_t max_step_tokens, uint32_t max_logit_rows);
+                                             uint32_t max_step_tokens, uint32_t max_logit_rows,
+                                             const KvPoolSizer& size_kv_pool = {});
 
 }  // namespace llcuda

@@ -12,6 +12,7 @@
 #include "engine/engine_state.h"
 #include "engine/generation.h"
 #include "engine/scheduler.h"
+#include "kv/kv_pool_size.h"
 #include "llcuda/chat_template.h"
 #include "llcuda/engine.h"
 #include "llcuda/error.h"
@@ -48,6 +49,10 @@ InferenceEngine& InferenceEngine::operator=(InferenceEngine&&) noexcept = defaul
 
 void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOptions& options) {
     if (options.kv_block_size == 0) throw Error(ErrorKind::InvalidArgument, "kv_block_size must be positive");
+    if (!(options.kv_memory_fraction >= 0 && options.kv_memory_fraction <= 1)) {
+        throw Error(ErrorKind::InvalidArgument, fmt::format("kv_memory_fraction must be between 0 and 1, not {}",
+                                                            options.kv_memory_fraction));
+    }
     auto s = std::make_unique<State>(GgufFile::open(path));
     const GgufContents& g = s->file.contents();
     s->options = options;
@@ -84,7 +89,11 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
     const bool cpu_default_pool = cpu && s->options.max_sequences == 0;
     if (s->options.max_sequences == 0) s->options.max_sequences = cpu ? 4 : 8;
     const uint64_t blocks_per_seq = (uint64_t(s->n_ctx) + shape.block_size - 1) / shape.block_size;
+    // A pool sized from free GPU memory starts at its minimum, one context, which the backend checks
+    // up front; the backend then asks for the real count once the weights and buffers are allocated.
+    const bool from_memory = !cpu && options.kv_blocks == 0 && options.kv_memory_fraction > 0;
     const uint64_t n_blocks = options.kv_blocks        ? options.kv_blocks
+                              : from_memory      ? blocks_per_seq
                               : cpu_default_pool ? blocks_per_seq
                                                  : blocks_per_seq * s->options.max_sequences;
     if (n_blocks > UINT32_MAX) throw Error(ErrorKind::InvalidArgument, "the KV cache would need more than 2^32 blocks");
@@ -95,7 +104,6 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
                                 s->n_ctx, blocks_per_seq, shape.block_size));
     }
     shape.n_blocks = uint32_t(n_blocks);
-    s->kv = std::make_unique<KvBlockTable>(shape);
 
     // The prompt chunk defaults to what each backend handles best; a step carries one chunk plus
     // one decode token per other running sequence.
@@ -104,7 +112,21 @@ void InferenceEngine::load_model(const std::filesystem::path& path, const LoadOp
     // Logits rows: one per running sequence, and whole scoring chunks of up to 64 tokens (a row of a
     // 262k vocabulary is 1 MiB, so a full prompt chunk of rows would dwarf the activations).
     s->max_logit_rows = std::max(64u, 2 * s->options.max_sequences);  // decode rows + finishing prompts
-    s->backend = make_backend(backend, s->config, s->weights, shape, s->options, s->max_step_tokens, s->max_logit_rows);
+    KvPoolSizer size_kv_pool;
+    uint32_t sized_blocks = 0;  // what size_kv_pool chose
+    if (from_memory) {
+        size_kv_pool = [&sized_blocks, fraction = options.kv_memory_fraction, block_size = shape.block_size,
+                        n_ctx = s->n_ctx](const DeviceKvRoom& room) {
+            return sized_blocks = kv_blocks_for_memory(room, fraction, block_size, n_ctx);
+        };
+    }
+    s->backend = make_backend(backend, s->config, s->weights, shape, s->options, s->max_step_tokens, s->max_logit_rows,
+                              size_kv_pool);
+    if (from_memory) {
+        if (sized_blocks == 0) throw Error(ErrorKind::Internal, "the backend did not size its KV pool");
+        shape.n_blocks = sized_blocks;
+    }
+    s->kv = std::make_unique<KvBlockTable>(shape);  // the same block count as the backend's pool
     for (const auto& t : g.tensors) s->n_parameters += t.n_elements();
     for (const auto& t : g.tensors) {
         if (t.name != "token_embd.weight" || !s->weights.output.present() ||
@@ -155,11 +177,11 @@ namespace {
 
 // Every generation goes through the scheduler, so concurrent calls share its forward passes.
 InferenceResult generate_one(InferenceEngine::State& s, std::vector<int32_t> prompt, const SamplingParams& params,
-                             const PieceCallback* callback) {
+                             const PieceCallback* callback, const std::function<bool()>* still_wanted = nullptr) {
     validate(params);
     check_prompt(s, prompt);
     const auto job = s.scheduler->submit(std::move(prompt), params, callback != nullptr);
-    return s.scheduler->wait(*job, callback);
+    return s.scheduler->wait(*job, callback, still_wanted);
 }
 
 InferenceResult generate_text_stream(InferenceEngine::State& s, std::vector<int32_t> prompt,
@@ -186,8 +208,9 @@ InferenceResult InferenceEngine::infer_tokens(const std::vector<int32_t>& prompt
 }
 
 InferenceResult InferenceEngine::generate(const std::vector<int32_t>& prompt, const SamplingParams& params,
-                                          const PieceCallback& callback) {
-    return generate_one(require_loaded(state_), prompt, params, callback ? &callback : nullptr);
+                                          const PieceCallback& callback, const std::function<bool()>& still_wanted) {
+    return generate_one(require_loaded(state_), prompt, params, callback ? &callback : nullptr,
+                        still_wanted ? &still_wanted : nullptr);
 }
 
 SchedulerStats InferenceEngine::scheduler_stats() const { return require_loaded(state_).scheduler->stats(); }

@@ -39,13 +39,31 @@ std::shared_ptr<Job> Scheduler::submit(std::vector<int32_t> prompt, const Sampli
     return job;
 }
 
-InferenceResult Scheduler::wait(Job& job, const PieceCallback* callback) {
+InferenceResult Scheduler::wait(Job& job, const PieceCallback* callback, const std::function<bool()>* still_wanted) {
     std::string delivered_text;
     size_t delivered_tokens = 0;
     bool cancelled = false;
+    const bool polled = still_wanted && *still_wanted;
+    auto next_poll = std::chrono::steady_clock::now() + kStillWantedPoll;
     std::unique_lock lock(job.mutex);
     for (;;) {
-        job.cv.wait(lock, [&] { return job.finished || !job.pieces.empty(); });
+        const auto ready = [&] { return job.finished || !job.pieces.empty(); };
+        if (polled && !cancelled) {
+            // Asked on a clock, not only when idle, so a stream of pieces cannot hide a lost caller.
+            job.cv.wait_until(lock, next_poll, ready);
+            if (!job.finished && std::chrono::steady_clock::now() >= next_poll) {
+                lock.unlock();  // may be a system call (a server peeks at its client's socket)
+                const bool wanted = (*still_wanted)();
+                lock.lock();
+                next_poll = std::chrono::steady_clock::now() + kStillWantedPoll;
+                if (!wanted) {
+                    cancelled = true;
+                    job.cancel = true;  // the step loop drops it at its next step, queued or running
+                }
+            }
+        } else {
+            job.cv.wait(lock, ready);
+        }
         while (!job.pieces.empty()) {
             Job::Piece piece = std::move(job.pieces.front());
             job.pieces.pop_front();

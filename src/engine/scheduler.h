@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -47,6 +48,9 @@ struct Job {
 
 class Scheduler {
 public:
+    // How often wait() asks its still_wanted: short next to a request's run, long next to a syscall.
+    static constexpr std::chrono::milliseconds kStillWantedPoll{50};
+
     explicit Scheduler(InferenceEngine::State& s);
     ~Scheduler();  // fails the jobs still queued and joins the step thread
     Scheduler(const Scheduler&) = delete;
@@ -55,9 +59,10 @@ public:
     // Queues a checked prompt (check_prompt, validate) for generation.
     std::shared_ptr<Job> submit(std::vector<int32_t> prompt, const SamplingParams& params, bool streaming);
     // Waits for the job in the calling thread, passing each streamed piece to `callback` (may be
-    // null). When the callback returns false the job is cancelled: the result then holds what was
-    // delivered, with finish reason Cancelled. Rethrows an error the step loop met.
-    InferenceResult wait(Job& job, const PieceCallback* callback);
+    // null) and asking `still_wanted` (may be null or empty) every kStillWantedPoll. When either
+    // returns false the job is cancelled: the result then holds what was delivered, with finish
+    // reason Cancelled (a job still queued leaves at the next step). Rethrows an error the step loop met.
+    InferenceResult wait(Job& job, const PieceCallback* callback, const std::function<bool()>* still_wanted = nullptr);
     SchedulerStats stats() const;
 
 private:

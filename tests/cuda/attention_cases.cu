@@ -5,30 +5,47 @@
 //
 // Family "attention" fills the cache on the host (random rows encoded in the device layout, f16
 // or llcuda::quantize's Q8_0) and compares with the reference computed from the same decoded
-// cache contents, so it measures the kernel alone: tolerance 1e-4 (float32 online softmax against
-// float64; observed errors should be near 1e-6). Slots no sequence owns hold 0xFF (NaN) bytes, so
-// reading through a wrong page-table entry fails the case.
+// cache contents, so it measures the kernel alone. Two kernels, two tolerances:
+//   CUDA-core kernel: 1e-4 (float32 online softmax against float64; observed near 1e-6).
+//   tensor-core kernel (cases named "[tensor cores]": f16 caches at the shapes
+//   attention_mma_covers accepts): 2e-3. It rounds q (times scale·log2 e) and the softmax weights
+//   P to f16 before the products (K and V are f16 already); each rounding is at most 2^-11
+//   relative, so scores move by ~3e-4 relative and weights by ~3e-4, which mostly averages out
+//   over keys: expected errors 2e-4 - 6e-4 with these peaky softmaxes (q in [-4, 4]).
+// Slots no sequence owns hold 0xFF (NaN) bytes, so reading through a wrong page-table entry fails
+// the case. Prefills over 600 tokens check ~64 sampled tokens against float64 (all outputs must
+// still be finite: unwritten ones are NaN).
 //
 // Family "attention+rope" runs rope_store_kv (history, then the batch) and attention, and
 // compares with the reference on the float keys and values the CPU engine would keep: what the
-// engine sees end to end. Tolerance 1e-3 with an f16 cache, 1e-2 with q8_0 (its rounding, about
-// 0.4 % of each block's largest value, dominates).
+// engine sees end to end. Tolerance 1e-3 with an f16 cache (2e-3 on tensor cores), 1e-2 with q8_0
+// (its rounding, about 0.4 % of each block's largest value, dominates).
 //
-// Plans: decode steps at short contexts run one 8-warp block per KV head (no split), longer ones
-// split the context (flash-decoding, a merge kernel); batches of 32+ tokens group several tokens
-// per block unless DeviceBatch::n_seqs says every token is its own sequence. Cases reach each: a
-// lone decode token at short contexts, max_kv_len rounded up as decode graphs do ("kv bucket":
-// splits past the last position are empty), 40 decode sequences with and without n_seqs.
+// Plans of the CUDA-core kernel: decode steps at short contexts run one 8-warp block per KV head
+// (no split), longer ones split the context (flash-decoding, a merge kernel); batches of 32+
+// tokens group several tokens per block unless DeviceBatch::n_seqs says every token is its own
+// sequence. Cases reach each: a lone decode token at short contexts, max_kv_len rounded up as
+// decode graphs do ("kv bucket": splits past the last position are empty), 40 decode sequences
+// with and without n_seqs. The tensor-core kernel: prefill tiles fixed (one sequence) or planned
+// on the device (ragged mixes, n_seqs unknown, interleaved tokens), split-KV for short prompts at
+// depth and for decode at depth, head dims 64/128/256, groups 1-8, a 512 window. On a device
+// where every configuration fits (160+ KB of shared memory per block) and LLCUDA_ATTN_MMA is not
+// 0, a case whose kernel differs from the shape rule fails.
 //
-// Bench cases: one decode token of Llama-3-8B (32/8 x 128) and Llama-3.2-1B (32/8 x 64) at
-// contexts 144 (in a 256 bucket) to 32768; bytes = the K and V slots read, plus q and the output.
+// Bench cases: Llama-3-8B (32/8 x 128) prefill of 512, 2048 and 8192 tokens (TFLOP/s: 2 x the
+// causal (query, key) pairs x heads x (dk + dv)); one decode token of Llama-3-8B and Llama-3.2-1B
+// (32/8 x 64) at contexts 144 (in a 256 bucket) to 32768; bytes = the K and V slots read, plus q
+// and the output.
 #include <cmath>
+#include <numeric>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "backend/cpu/ops.h"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/ops_attention_mma.h"
 #include "harness.h"
 #include "kv_test_util.h"
 
@@ -66,13 +83,32 @@ ContextRows random_context(const AttnShape& sh, const TestBatch& b) {
     return c;
 }
 
-// out (n_tokens x n_head * dv), float64 softmax and sums.
+// The tokens a case checks: all of them, or for long prefills (whose float64 reference would take
+// minutes) every k-th token and the last one, about 64 in all.
+std::vector<uint32_t> checked_tokens(uint32_t n_tokens) {
+    const uint32_t every = n_tokens > 600 ? (n_tokens + 63) / 64 : 1;
+    std::vector<uint32_t> tokens;
+    for (uint32_t t = 0; t < n_tokens; t += every) tokens.push_back(t);
+    if (tokens.back() != n_tokens - 1) tokens.push_back(n_tokens - 1);
+    return tokens;
+}
+
+// Rows of the given tokens of `out` (n_tokens x row).
+std::vector<float> token_rows(const std::vector<float>& out, const std::vector<uint32_t>& tokens, uint64_t row) {
+    std::vector<float> r;
+    r.reserve(tokens.size() * row);
+    for (const uint32_t t : tokens) r.insert(r.end(), out.begin() + t * row, out.begin() + (t + 1) * row);
+    return r;
+}
+
+// out (tokens.size() x n_head * dv): the rows of the given tokens, float64 softmax and sums.
 std::vector<float> reference(const AttnShape& sh, const TestBatch& b, const std::vector<float>& q, uint32_t q_stride,
-                             const ContextRows& c) {
+                             const ContextRows& c, const std::vector<uint32_t>& tokens) {
     const uint32_t group = sh.n_head / sh.n_head_kv;
-    std::vector<float> out(uint64_t(b.n_tokens()) * sh.n_head * sh.dv);
+    std::vector<float> out(uint64_t(tokens.size()) * sh.n_head * sh.dv);
     std::vector<double> scores, acc(sh.dv);
-    for (uint32_t t = 0; t < b.n_tokens(); ++t) {
+    for (uint32_t ti = 0; ti < tokens.size(); ++ti) {
+        const uint32_t t = tokens[ti];
         const uint32_t s = uint32_t(b.token_seq[t]), pos = uint32_t(b.token_pos[t]);
         const uint32_t lo = sh.window > 0 && pos + 1 > sh.window ? pos + 1 - sh.window : 0;
         for (uint32_t h = 0; h < sh.n_head; ++h) {
@@ -95,7 +131,7 @@ std::vector<float> reference(const AttnShape& sh, const TestBatch& b, const std:
                 const double p = scores[j - lo] / sum;
                 for (uint32_t d = 0; d < sh.dv; ++d) acc[d] += p * double(vj[d]);
             }
-            float* o = &out[(uint64_t(t) * sh.n_head + h) * sh.dv];
+            float* o = &out[(uint64_t(ti) * sh.n_head + h) * sh.dv];
             for (uint32_t d = 0; d < sh.dv; ++d) o[d] = float(acc[d]);
         }
     }
@@ -137,6 +173,17 @@ AttnRun launch_attention(const AttnShape& sh, KvType type, const TestBatch& b, c
     out.poison();
     DeviceArray<uint8_t> scratch(attention_scratch_bytes(p, n, b.max_kv_len));
     const DeviceBatch db = b.view();
+    // Where every configuration fits (H100/H200, A100: 160+ KB of shared memory per block), the
+    // shape rule decides the kernel; a case named "[tensor cores]" that ends up elsewhere fails.
+    int dev = 0, smem = 0;
+    CUDA_OK(cudaGetDevice(&dev));
+    CUDA_OK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    const bool covered = attention_mma_covers(p, type, n, db.n_seqs, db.max_kv_len);
+    const bool uses = attention_uses_mma(p, type, n, db.n_seqs, db.max_kv_len, dq.get(), q_stride);
+    if (attention_mma_enabled() && smem >= 160 * 1024 && covered != uses) {
+        throw std::runtime_error(std::string("attention: expected the ") + (covered ? "tensor-core" : "CUDA-core") +
+                                 " kernel");
+    }
     auto launch = [&] { attention(dq.get(), q_stride, p, db, layer, type, out.get(), scratch.get(), nullptr); };
     launch();
     sync_check("attention");
@@ -183,7 +230,12 @@ CaseResult run_attention(const AttnShape& sh, KvType type, const std::vector<Seq
     DeviceArray<float> dq(q);
     DeviceArray<uint8_t> kpool(kp.bytes), vpool(vp.bytes);
     AttnRun r = launch_attention(sh, type, b, dq, q_stride, KvLayer{kpool.get(), vpool.get()}, timed);
-    r.res.error = normalized_error(r.out, reference(sh, b, q, q_stride, held));
+    const std::vector<uint32_t> tokens = checked_tokens(b.n_tokens());
+    const uint64_t row = uint64_t(sh.n_head) * sh.dv;
+    r.res.error = normalized_error(token_rows(r.out, tokens, row), reference(sh, b, q, q_stride, held, tokens));
+    for (const float x : r.out) {
+        if (!std::isfinite(x)) r.res.error = INFINITY;  // an unchecked row left unwritten (NaN) or broken
+    }
     return r.res;
 }
 
@@ -241,7 +293,9 @@ CaseResult run_pipeline(const AttnShape& sh, KvType type, RopeStyle style, float
     for (uint32_t t = 0; t < b.n_tokens(); ++t) {
         cpu::rope(&qr[uint64_t(t) * q_stride], sh.n_head, sh.dk, sh.dk, style, uint32_t(b.token_pos[t]), base, 1.0f, {});
     }
-    r.res.error = normalized_error(r.out, reference(sh, b, qr, q_stride, rotated));
+    std::vector<uint32_t> all(b.n_tokens());
+    std::iota(all.begin(), all.end(), 0u);
+    r.res.error = normalized_error(r.out, reference(sh, b, qr, q_stride, rotated, all));
     return r.res;
 }
 
@@ -253,6 +307,8 @@ const AttnShape kGemmaGlobal{"gemma3-270m 4/1x256 global", 4, 1, 256, 256, 0};
 const AttnShape kPhi{"phi3 8/8x96", 8, 8, 96, 96, 0};                // head_dim not a power of two
 const AttnShape kWideGroup{"12/1x64 (group of 12)", 12, 1, 64, 64, 0};  // more heads than a block's rows
 const AttnShape kKv{"8/2 k128 v64", 8, 2, 128, 64, 0};                 // head_dim_k != head_dim_v
+const AttnShape kMha{"8/8x64 (no GQA)", 8, 8, 64, 64, 0};               // group of 1: 64 tokens per tile
+const AttnShape kGroup8{"32/4x128 (group of 8)", 32, 4, 128, 128, 0};  // 8 tokens per tile
 
 // Three sequences: a prefill chunk at start 100, and two decode tokens, one on a block boundary.
 const std::vector<SeqSpec> kRagged = {{100, 40}, {517, 1}, {64, 1}};
@@ -260,6 +316,20 @@ const std::vector<SeqSpec> kRagged = {{100, 40}, {517, 1}, {64, 1}};
 const std::vector<SeqSpec> kDecode = {{0, 1}, {15, 1}, {16, 1}, {4000, 1}};
 // Sliding window: a chunk straddling the window edge, a token far past it, one inside it.
 const std::vector<SeqSpec> kWindowed = {{600, 24}, {1500, 1}, {300, 1}};
+
+// Which kernel attention() picks for a case (the shape rule, ops_attention_mma.h): the tensor-core
+// path rounds q and the softmax weights to f16, so its cases get the looser tolerance.
+bool expects_mma(const AttnShape& sh, KvType t, const std::vector<SeqSpec>& seqs, const AttnOpts& o) {
+    uint32_t n = 0, kv = 0;
+    for (const auto& q : seqs) {
+        n += q.n_new;
+        kv = std::max(kv, q.start + q.n_new);
+    }
+    if (o.kv_bucket) kv = (kv + o.kv_bucket - 1) / o.kv_bucket * o.kv_bucket;
+    return attention_mma_covers(params_of(sh), t, n, o.report_seqs ? uint32_t(seqs.size()) : 0, kv);
+}
+constexpr double kCudaCoreTolerance = 1e-4;
+constexpr double kTensorCoreTolerance = 2e-3;
 
 std::string seq_name(const std::vector<SeqSpec>& seqs) {
     std::string s;
@@ -282,7 +352,9 @@ std::vector<OpCase> attention_cases() {
         c.name = std::string(sh.name) + " " + kv_name(t) + " [" + seq_name(seqs) + "]" +
                  (opts.interleave ? " interleaved" : "") + (opts.report_seqs ? "" : " n_seqs unknown") +
                  (opts.kv_bucket ? " kv bucket " + std::to_string(opts.kv_bucket) : "");
-        c.tolerance = 1e-4;
+        const bool mma = expects_mma(sh, t, seqs, opts);
+        if (mma) c.name += " [tensor cores]";
+        c.tolerance = mma ? kTensorCoreTolerance : kCudaCoreTolerance;
         c.run = [sh, t, seqs, opts](bool timed) { return run_attention(sh, t, seqs, opts, timed); };
         cases.push_back(std::move(c));
     };
@@ -319,6 +391,43 @@ std::vector<OpCase> attention_cases() {
         add_opts(kLlama, t, many_decodes(), unknown_seqs);  // same, tiles of two sequences
         add_opts(kSmol, t, {{0, 64}}, unknown_seqs);       // prefill tiles without n_seqs
     }
+    // Tensor-core path (f16 only). Prefill of one sequence (fixed tiles; 513 leaves a one-token
+    // tile), a short prompt at depth (few tiles: split-KV with the prefill tiles), ragged mixes of
+    // chunks and decode tokens (planned tiles; also without n_seqs and interleaved: many runs),
+    // decode at depth (split-KV over key-split warps, empty splits past a bucketed max_kv_len),
+    // head_dim 256 with a 512 window, groups of 1 and 8. One q8_0 prefill stays on the CUDA cores.
+    {
+        const KvType f16 = KvType::F16;
+        AttnOpts bucket2048;
+        bucket2048.kv_bucket = 2048;
+        const std::vector<SeqSpec> mixed = {{1000, 300}, {4000, 1}, {17, 1}, {2047, 1}, {300, 37}};
+        for (const AttnShape* sh : {&kLlama, &kSmol}) {
+            for (const uint32_t n : {64u, 200u, 513u}) add(*sh, f16, {{0, n}}, false);
+            add(*sh, f16, mixed, false);
+        }
+        add(kLlama1b, f16, {{0, 300}}, false);
+        add(kLlama, f16, {{8000, 20}}, false);
+        add_opts(kLlama, f16, mixed, unknown_seqs);
+        add(kLlama, f16, mixed, true);
+        for (const AttnShape* sh : {&kLlama, &kSmol, &kLlama1b}) {
+            add(*sh, f16, {{4095, 1}}, false);
+            add(*sh, f16, {{16383, 1}}, false);
+        }
+        add(kLlama, f16, {{4095, 1}, {1200, 1}, {3000, 1}, {5000, 1}}, false);
+        add_opts(kLlama, f16, {{1500, 1}}, bucket2048);
+        add(kGemmaLocal, f16, {{0, 700}}, false);
+        add(kGemmaLocal, f16, {{2000, 1}}, false);
+        add(kGemmaLocal, f16, {{600, 100}, {1500, 1}, {3000, 1}}, false);
+        add(kGemmaGlobal, f16, {{0, 200}}, false);
+        add(kGemmaGlobal, f16, {{3000, 1}}, false);
+        for (const AttnShape* sh : {&kMha, &kGroup8}) {
+            add(*sh, f16, {{0, 150}}, false);
+            add(*sh, f16, {{2500, 1}}, false);
+        }
+        add(kLlama, KvType::Q8_0, {{0, 200}}, false);
+    }
+    // Bench: Llama-3-8B prefill of one sequence (the test checks ~64 sampled tokens of the long ones).
+    for (const uint32_t n : {512u, 2048u, 8192u}) add(kLlama, KvType::F16, {{0, n}}, false);
     // Bench: one decode token at growing contexts; 144 as a decode graph sees it (256 bucket).
     for (const AttnShape* sh : {&kLlama, &kLlama1b}) {
         add_opts(*sh, KvType::F16, {{143, 1}}, bucket256);
@@ -348,7 +457,8 @@ std::vector<OpCase> attention_cases() {
             OpCase c;
             c.family = "attention+rope";
             c.name = std::string(pp.sh->name) + " " + kv_name(t) + " [" + seq_name(pp.seqs) + "]";
-            c.tolerance = t == KvType::F16 ? 1e-3 : 1e-2;
+            c.tolerance = t == KvType::F16 ? (expects_mma(*pp.sh, t, pp.seqs, AttnOpts{}) ? 2e-3 : 1e-3) : 1e-2;
+            if (expects_mma(*pp.sh, t, pp.seqs, AttnOpts{})) c.name += " [tensor cores]";
             c.run = [pp, t](bool) { return run_pipeline(*pp.sh, t, pp.style, pp.base, pp.seqs); };
             cases.push_back(std::move(c));
         }

@@ -17,18 +17,20 @@ class Server:
         self.proc = subprocess.Popen([str(llcuda), "serve", "-m", str(model), "--port", "0", *map(str, args)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.port = None
+        self.startup_log = []  # stderr lines up to "listening"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             line = self.proc.stderr.readline()
             if not line:
                 break
+            self.startup_log.append(line)
             m = re.search(r"listening on http://[^:]+:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
                 break
         if self.port is None:
             self.proc.kill()
-            raise RuntimeError(f"llcuda serve did not start (exit {self.proc.poll()})")
+            raise RuntimeError(f"llcuda serve did not start (exit {self.proc.poll()}): {''.join(self.startup_log)[-600:]}")
 
     def request(self, method, path, body=None, headers=None, timeout=120):
         """(status, headers dict, body bytes). body: bytes, str or a JSON-able object."""

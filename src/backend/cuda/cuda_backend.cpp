@@ -101,6 +101,7 @@ public:
 
 private:
     void check_memory(const ModelWeights& w) const;
+    void size_kv_pool(const AttentionParams& ap);
     void upload_weights(const ModelWeights& w);
     const float* upload_vector(const std::vector<float>& v);
     void prepare_metadata(const Batch& batch, uint32_t table_stride);
@@ -161,19 +162,10 @@ CudaBackend::CudaBackend(const ModelConfig& c, const ModelWeights& w, const KvCa
                     fmt::format("a q8_0 KV cache needs head dimensions divisible by 32 (this model has {} and {})",
                                 c.head_dim_k, c.head_dim_v));
     }
-    check_memory(w);
+    check_memory(w);  // with a memory-sized pool, kv.n_blocks is its minimum (one context)
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     ws_ = std::make_unique<MatmulWorkspace>(stream_);
     upload_weights(w);
-
-    const uint64_t slots = kv.n_slots();
-    for (uint32_t il = 0; il < c.n_layer; ++il) {
-        const uint64_t k_bytes = slots * kv_slot_bytes(kv_type_, c.n_head_kv, c.head_dim_k);
-        const uint64_t v_bytes = slots * kv_slot_bytes(kv_type_, c.n_head_kv, c.head_dim_v);
-        kv_pools_.emplace_back(k_bytes + v_bytes, "KV cache");
-        layers_[il].kv.k = kv_pools_.back().get();
-        layers_[il].kv.v = static_cast<uint8_t*>(kv_pools_.back().get()) + k_bytes;
-    }
 
     const uint64_t T = o.max_batch_tokens, R = o.max_logit_rows;
     const uint64_t q_dim = uint64_t(c.n_head) * c.head_dim_k, k_dim = uint64_t(c.n_head_kv) * c.head_dim_k;
@@ -190,14 +182,49 @@ CudaBackend::CudaBackend(const ModelConfig& c, const ModelWeights& w, const KvCa
     out_h_ = DeviceBuffer(R * c.n_embd * 4, "logits");
     logits_ = DeviceBuffer(R * c.n_vocab * 4, "logits");
     ids_ = DeviceBuffer(R * 4, "logits");
+    argmax_scratch_ = DeviceBuffer(argmax_scratch_bytes(uint32_t(R), c.n_vocab), "argmax scratch");
+
+    // The KV pools come last, so that a pool sized from memory sees what everything else took.
     AttentionParams ap;
     ap.n_head = c.n_head;
     ap.n_head_kv = c.n_head_kv;
     ap.head_dim_k = c.head_dim_k;
     ap.head_dim_v = c.head_dim_v;
+    if (o.size_kv_pool) size_kv_pool(ap);
+    const uint64_t slots = kv_shape_.n_slots();
+    for (uint32_t il = 0; il < c.n_layer; ++il) {
+        const uint64_t k_bytes = slots * kv_slot_bytes(kv_type_, c.n_head_kv, c.head_dim_k);
+        const uint64_t v_bytes = slots * kv_slot_bytes(kv_type_, c.n_head_kv, c.head_dim_v);
+        kv_pools_.emplace_back(k_bytes + v_bytes, "KV cache");
+        layers_[il].kv.k = kv_pools_.back().get();
+        layers_[il].kv.v = static_cast<uint8_t*>(kv_pools_.back().get()) + k_bytes;
+    }
     const uint64_t scratch = attention_scratch_bytes(ap, uint32_t(T), uint32_t(std::min<uint64_t>(slots, UINT32_MAX)));
     if (scratch > 0) attn_scratch_ = DeviceBuffer(scratch, "attention scratch");
-    argmax_scratch_ = DeviceBuffer(argmax_scratch_bytes(uint32_t(R), c.n_vocab), "argmax scratch");
+}
+
+// Asks opt_.size_kv_pool for the block count, reporting the memory free now less the attention
+// scratch (which grows with the pool's length: bounded by its size for the most slots that free
+// memory could hold, since a longer KV never takes fewer splits) and a reserve for the buffers
+// that grow on first use.
+void CudaBackend::size_kv_pool(const AttentionParams& ap) {
+    size_t free_bytes = 0, total = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+    const uint64_t per_position = kv_bytes_per_position();
+    const uint64_t most_slots = std::min<uint64_t>(free_bytes / per_position, UINT32_MAX);
+    const uint64_t scratch =
+        attention_scratch_bytes(ap, opt_.max_batch_tokens, uint32_t(std::max<uint64_t>(most_slots, 1)));
+    // Grown on first use: the matmul workspace (a dequantized weight band of at most 64 MiB, the
+    // activations as f16 and normalized copies), top-k buffers and up to kMaxGraphs captured
+    // graphs; 256 MiB covers the fixed parts with room for the allocator's rounding.
+    const uint64_t T = opt_.max_batch_tokens;
+    const uint64_t widest = std::max({uint64_t(c_.n_embd), uint64_t(c_.n_ff), uint64_t(c_.n_head) * c_.head_dim_v});
+    const uint64_t lazy = (256ull << 20) + T * (widest + 8) * 2 + T * c_.n_embd * 4;
+    DeviceKvRoom room;
+    room.free_bytes = free_bytes > scratch ? free_bytes - scratch : 0;
+    room.reserve_bytes = lazy;
+    room.bytes_per_block = per_position * kv_shape_.block_size;
+    kv_shape_.n_blocks = opt_.size_kv_pool(room);
 }
 
 CudaBackend::~CudaBackend() {

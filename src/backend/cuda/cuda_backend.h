@@ -6,6 +6,7 @@
 
 #include "backend/compute_backend.h"
 #include "kv/kv_blocks.h"
+#include "kv/kv_pool_size.h"
 #include "llcuda/engine.h"
 #include "model/model_config.h"
 #include "model/weights.h"
@@ -18,9 +19,13 @@ struct CudaBackendOptions {
     uint32_t max_logit_rows = 512;     // logits rows of one forward pass at most
     bool use_graphs = true;            // capture decode steps as CUDA graphs and replay them
     int device = 0;
+    // When set, the KV pool is sized once the weights and fixed buffers are allocated: the block
+    // count it returns for the memory then free replaces kv.n_blocks, which is only checked up front.
+    KvPoolSizer size_kv_pool;
 };
 
-// Uploads the weights (quantized, as stored) and allocates the KV pools and scratch on the device.
+// Uploads the weights (quantized, as stored) and allocates the KV pools and scratch on the device
+// (the pools last, sized by options.size_kv_pool when set).
 // Throws Unsupported naming a tensor whose type has no kernel, OutOfMemory naming the bytes needed
 // and the bytes free.
 std::unique_ptr<ComputeBackend> make_cuda_backend(const ModelConfig& config, const ModelWeights& weights,

@@ -11,11 +11,13 @@
 //     zeros to the matrix's 256-column units), with the inverse scale per token and, for Q4_K, the
 //     f32 sum of every 32 scaled columns rounded to f16 (< 2^15: fits). Scaling per token (not per
 //     call) keeps small tokens as precise as large ones.
-//  2. gemm_tile4_kernel: a CTA computes 128 rows x 64 tokens; its 4 warps own 32 rows (two 16-row
+//  2. gemm_tile4_kernel: a CTA computes 256 rows x 64 tokens; its 8 warps own 32 rows (two 16-row
 //     tiles) each and all 64 tokens (8 mma n-tiles), so each A fragment built from the codes feeds
 //     8 mma and each B fragment (ldmatrix.x4 from shared memory) 2. Per 256-column unit the CTA
-//     copies the tiles' codes (16 KB), their scales and the tokens' f16 columns (33 KB) into
-//     shared memory with cp.async, double-buffered. A fragments are f16 dequantized values:
+//     copies the tiles' codes (32 KB), their scales and the tokens' f16 columns (33 KB) into
+//     shared memory with cp.async, in a 3-stage pipeline (2 where shared memory is smaller). 256
+//     rows per CTA, not 128: the f16 activations cost more bytes per stage than the 4-bit codes,
+//     and at 128 rows the copies from L2 (~80 FLOP per byte) held the H200 near 250 TFLOP/s. A fragments are f16 dequantized values:
 //     Q4_0 (q - 8) * d, Q4_K q * (d * sc_j) with the mins as one extra mma per unit and n-tile
 //     (A = -dmin * m_j in 8 columns, B = the token's 8 sub-block sums) — the same f16 rounding of
 //     each weight as the dequantize-to-f16 path, one f32 accumulator throughout. When row x token
@@ -38,20 +40,20 @@
 namespace llcuda::cuda {
 namespace {
 
-constexpr int kThreads = 128;             // 4 warps
-constexpr uint32_t kRowTiles = 8;         // 16-row tiles per CTA (2 per warp)
+constexpr int kThreads = 256;             // 8 warps
+constexpr uint32_t kRowTiles = 16;        // 16-row tiles per CTA (2 per warp)
 constexpr uint32_t kBN = 64;              // tokens per CTA
 constexpr uint32_t kUnit = 256;           // columns per pipeline stage
 constexpr uint32_t kBRowHalves = kUnit + 8;  // +16 bytes per token row: the 8 rows of an ldmatrix hit distinct banks
 
 // One pipeline stage in shared memory (bytes).
-constexpr uint32_t kOffA = 0;                                   // [8 tiles][4 chunks][512 B] codes
-constexpr uint32_t kOffSide = kRowTiles * 4 * kTileChunkBytes;  // [8 tiles][256 B] Q4_K heads / Q4_0 scales
+constexpr uint32_t kOffA = 0;                                   // [16 tiles][4 chunks][512 B] codes
+constexpr uint32_t kOffSide = kRowTiles * 4 * kTileChunkBytes;  // [16 tiles][256 B] Q4_K heads / Q4_0 scales
 constexpr uint32_t kOffB = kOffSide + kRowTiles * 256;          // [64 tokens][264 halves] activations
 constexpr uint32_t kOffXs = kOffB + kBN * kBRowHalves * 2;      // [64 tokens][8 halves] Q4_K sub-block sums
 constexpr uint32_t kStageBytes = kOffXs + kBN * 16;
-constexpr uint32_t kStages = 2;
-constexpr uint32_t kSmemBytes = kStages * kStageBytes;  // 106,496 bytes: 2 CTAs per SM on sm_80+
+constexpr uint32_t kStageBytes3 = 3 * kStageBytes;  // 210,432 bytes (sm_90: 227 KB per CTA)
+constexpr uint32_t kStageBytes2 = 2 * kStageBytes;  // 140,288 bytes (sm_80: 163 KB)
 
 struct GemmArgs {
     const uint8_t* quant;
@@ -123,7 +125,7 @@ __device__ __forceinline__ __half2 magic1024(uint32_t w, uint32_t mask) {
 template <bool Q4K>
 __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint32_t rt0, uint32_t tok0, uint32_t u) {
     const int tid = threadIdx.x;
-    // codes: 8 tiles x 2048 contiguous bytes (the unit's 4 chunks)
+    // codes: 16 tiles x 2048 contiguous bytes (the unit's 4 chunks)
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
         const uint32_t idx = tid + kThreads * i, tl = idx / 128, off = (idx % 128) * 16;
@@ -132,7 +134,7 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
         const uint8_t* src = ok ? a.quant + (uint64_t(rt) * a.n_c + u * 4) * kTileChunkBytes + off : a.quant;
         gemm_copy16(st + kOffA + tl * 2048 + off, src, ok);
     }
-    // scales: 8 tiles x 256 bytes
+    // scales: 16 tiles x 256 bytes
     {
         const uint32_t tl = tid / 16, off = (tid % 16) * 16, rt = rt0 + tl;
         bool ok;
@@ -148,7 +150,7 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
     }
     // activations: 64 tokens x 512 bytes
 #pragma unroll
-    for (int i = 0; i < 16; ++i) {
+    for (int i = 0; i < 8; ++i) {
         const uint32_t idx = tid + kThreads * i, tk = idx / 32, off = (idx % 32) * 16;
         const bool ok = tok0 + tk < a.n_tokens;
         const __half* src = ok ? a.x16 + uint64_t(tok0 + tk) * a.ldk + u * kUnit + off / 2 : a.x16;
@@ -276,8 +278,8 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
     }
 }
 
-template <bool Q4K>
-__global__ void __launch_bounds__(kThreads, 2) gemm_tile4_kernel(GemmArgs a) {
+template <bool Q4K, int STAGES>
+__global__ void __launch_bounds__(kThreads, 1) gemm_tile4_kernel(GemmArgs a) {
     extern __shared__ __align__(16) uint8_t smem[];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const uint32_t tok0 = blockIdx.x * kBN, rt0 = blockIdx.y * kRowTiles;
@@ -290,22 +292,23 @@ __global__ void __launch_bounds__(kThreads, 2) gemm_tile4_kernel(GemmArgs a) {
 #pragma unroll
         for (int n = 0; n < 8; ++n) acc[r][n][0] = acc[r][n][1] = acc[r][n][2] = acc[r][n][3] = 0.0f;
 
-    if (u_begin < u_end) {
-        load_stage<Q4K>(smem, a, rt0, tok0, u_begin);
+    // Pipeline: STAGES - 1 units in flight while one is computed. Every iteration commits one
+    // group (empty past the end), so wait_group<STAGES - 2> always means "unit i has landed"; the
+    // barrier after it also tells every thread that the stage about to be refilled, read in
+    // iteration i - 1, is free.
+    const uint32_t n = u_end > u_begin ? u_end - u_begin : 0;
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+        if (uint32_t(s) < n) load_stage<Q4K>(smem + s * kStageBytes, a, rt0, tok0, u_begin + s);
         gemm_commit();
-        for (uint32_t u = u_begin; u < u_end; ++u) {
-            const uint32_t i = u - u_begin;
-            if (u + 1 < u_end) {
-                load_stage<Q4K>(smem + ((i + 1) % kStages) * kStageBytes, a, rt0, tok0, u + 1);
-                gemm_commit();
-                gemm_wait<1>();
-            } else {
-                gemm_wait<0>();
-            }
-            __syncthreads();
-            compute_stage<Q4K>(smem + (i % kStages) * kStageBytes, warp, lane, acc);
-            __syncthreads();  // the next iteration overwrites this stage
-        }
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+        gemm_wait<STAGES - 2>();
+        __syncthreads();
+        const uint32_t next = i + STAGES - 1;
+        if (next < n) load_stage<Q4K>(smem + (next % STAGES) * kStageBytes, a, rt0, tok0, u_begin + next);
+        gemm_commit();
+        compute_stage<Q4K>(smem + (i % STAGES) * kStageBytes, warp, lane, acc);
     }
 
     // C fragment: acc[r][n][0..1] = row g, tokens 2t, 2t+1; [2..3] = row g+8.
@@ -394,14 +397,26 @@ __global__ void act_to_f16_kernel(const float* __restrict__ x, uint32_t n_cols, 
     }
 }
 
+// Pipeline depth for this device: 3 stages where they fit, else 2, else 0 (no kernel).
+int stages_for_device() {
+    const size_t optin = device_limits().smem_optin;
+    return optin >= kStageBytes3 ? 3 : optin >= kStageBytes2 ? 2 : 0;
+}
+
 }  // namespace
 
 void gemm_tile4_prepare() {
-    CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes)));
-    CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes)));
+    const int st = stages_for_device();
+    if (st == 3) {
+        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<false, 3>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kStageBytes3)));
+        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<true, 3>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kStageBytes3)));
+    } else if (st == 2) {
+        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<false, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kStageBytes2)));
+        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<true, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kStageBytes2)));
+    }
 }
 
-bool gemm_tile4_supported() { return device_limits().smem_optin >= kSmemBytes; }
+bool gemm_tile4_supported() { return stages_for_device() > 0; }
 
 GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     GemmTile4Plan p;
@@ -410,8 +425,8 @@ GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     p.ldk = p.n_units * kUnit;
     const uint64_t n_rt = tile4_row_tiles(w.n_rows);
     const uint64_t blocks = ((n_tokens + kBN - 1) / kBN) * ((n_rt + kRowTiles - 1) / kRowTiles);
-    // Split K until the blocks fill two waves (2 CTAs per SM), keeping >= 4 units per split.
-    const uint64_t want = 2 * uint64_t(device_limits().sm_count);
+    // Split K until the blocks fill a wave (1 CTA per SM), keeping >= 4 units per split.
+    const uint64_t want = uint64_t(device_limits().sm_count);
     uint32_t splits = 1;
     while (blocks * splits * 2 <= want && p.n_units / (splits * 2) >= 4) splits *= 2;
     p.units_per_split = (p.n_units + splits - 1) / splits;
@@ -445,8 +460,13 @@ void gemm_tile4(const DeviceMatrix& w, const GemmTile4Plan& p, const __half* x16
     a.units_per_split = p.units_per_split;
     a.accumulate = accumulate;
     const dim3 grid((n_tokens + kBN - 1) / kBN, (a.n_rt + kRowTiles - 1) / kRowTiles, p.splits);
-    if (q4k) gemm_tile4_kernel<true><<<grid, kThreads, kSmemBytes, stream>>>(a);
-    else gemm_tile4_kernel<false><<<grid, kThreads, kSmemBytes, stream>>>(a);
+    if (stages_for_device() == 3) {
+        if (q4k) gemm_tile4_kernel<true, 3><<<grid, kThreads, kStageBytes3, stream>>>(a);
+        else gemm_tile4_kernel<false, 3><<<grid, kThreads, kStageBytes3, stream>>>(a);
+    } else {
+        if (q4k) gemm_tile4_kernel<true, 2><<<grid, kThreads, kStageBytes2, stream>>>(a);
+        else gemm_tile4_kernel<false, 2><<<grid, kThreads, kStageBytes2, stream>>>(a);
+    }
     check_launch(q4k ? "gemm_tile4_kernel<q4_K>" : "gemm_tile4_kernel<q4_0>");
     if (p.splits > 1) {
         const uint64_t n = uint64_t(n_tokens) * w.n_rows;

@@ -40,6 +40,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/matvec_stream.cuh"
+#include "backend/cuda/ops_attention_mma.h"
 #include "backend/cuda/ops_common.cuh"
 #include "backend/cuda/ops_kv.cuh"
 
@@ -623,13 +624,23 @@ void launch_dim(const Args& a, const Plan& plan, dim3 grid, KvType type, cudaStr
 
 }  // namespace
 
+void attention_merge_splits(const float* part_acc, const float* part_ml, uint32_t n_rows, uint32_t n_splits,
+                            uint32_t dv, float* out, cudaStream_t stream) {
+    if (n_splits > kMaxSplits || dv % 4 != 0 || dv / 4 > uint32_t(kCombineThreads)) {
+        ops::invalid("attention: split merge of " + std::to_string(n_splits) + " splits of " + std::to_string(dv) +
+                     " columns is not supported");
+    }
+    launch_stream_kernel(attention_combine_kernel, dim3(n_rows), dim3(kCombineThreads), 0, stream,
+                         "attention (split combine)", part_acc, part_ml, n_splits, dv, out);
+}
+
 uint64_t attention_scratch_bytes(const AttentionParams& p, uint32_t max_tokens, uint32_t max_kv_len) {
     if (p.n_head_kv == 0 || p.n_head % p.n_head_kv != 0) {
         ops::invalid("attention_scratch_bytes: " + std::to_string(p.n_head) + " query heads cannot share " +
                      std::to_string(p.n_head_kv) + " KV heads evenly");
     }
     const int n_sm = sm_count();
-    uint64_t bytes = 0;
+    uint64_t bytes = attention_mma_scratch_bytes(p, max_tokens, max_kv_len);  // the tensor-core path's
     for (uint32_t n = 1; n <= max_tokens; ++n) {
         // Sequence count unknown (tiles from kTileTokensFrom tokens) or one per token (no tiles).
         for (const uint32_t n_seqs : {0u, n}) {
@@ -649,6 +660,13 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
     if (batch.n_tokens == 0) return;
     kv::check_shape("attention", kv_type, p.n_head, p.n_head_kv, p.head_dim_k, p.head_dim_v, batch, kv);
     if (q_stride < uint64_t(p.n_head) * p.head_dim_k) ops::invalid("attention: q row stride smaller than its heads");
+    // f16 caches at the shapes the tensor-core kernel covers go there (ops_attention_mma.cu says
+    // which); q8_0, other head dims, groups over 8, short decode contexts and tiny batches stay here.
+    if (attention_uses_mma(p, kv_type, batch.n_tokens, batch.n_seqs, batch.max_kv_len, q, q_stride) &&
+        (reinterpret_cast<uintptr_t>(out) & 7u) == 0) {
+        attention_mma(q, q_stride, p, batch, kv, out, scratch, stream);
+        return;
+    }
     const Plan plan = make_plan(p, kv_type, batch.n_tokens, batch.n_seqs, batch.max_kv_len, sm_count());
     if (plan.n_splits > 1 && scratch == nullptr) {
         ops::invalid("attention: no scratch buffer for split-KV partials (attention_scratch_bytes)");

@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include <pthread.h>
 
 #include "api_error.h"
+#include "client_probe.h"
 #include "llcuda/error.h"
 #include "metrics.h"
 #include "openai_request.h"
@@ -27,6 +29,10 @@ namespace {
 
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+// The status a non-streamed request whose client disconnected is counted under in /metrics (nginx's
+// "client closed request"); no completion is built for it.
+constexpr int kClientClosedRequest = 499;
 
 void send_json(httplib::Response& res, int status, const Json& j) {
     res.status = status;
@@ -80,10 +86,13 @@ private:
 
     void completions(const httplib::Request& req, httplib::Response& res, bool chat);
     // Runs every choice of `r` at once (one thread each), passing streamed pieces to on_piece
-    // (choice index, piece; false cancels that choice). Errors come back per choice.
+    // (choice index, piece; false cancels that choice). still_wanted is asked every 50 ms while they
+    // run, queued or not (false cancels them all: the client has gone). Errors come back per choice.
     void run_choices(const CompletionRequest& r, const std::function<bool(size_t, const StreamPiece&)>& on_piece,
-                     std::vector<InferenceResult>& results, std::vector<std::exception_ptr>& errors);
-    void stream(const CompletionRequest& r, const ResponseIds& ids, httplib::DataSink& sink);
+                     const std::function<bool()>& still_wanted, std::vector<InferenceResult>& results,
+                     std::vector<std::exception_ptr>& errors);
+    // Writes the whole event stream; false when the client has gone (httplib then stops asking).
+    bool stream(const CompletionRequest& r, const ResponseIds& ids, ClientProbe& client, httplib::DataSink& sink);
 
     InferenceEngine& engine_;
     ServeOptions o_;
@@ -96,7 +105,8 @@ private:
 
 void Server::run_choices(const CompletionRequest& r,
                          const std::function<bool(size_t, const StreamPiece&)>& on_piece,
-                         std::vector<InferenceResult>& results, std::vector<std::exception_ptr>& errors) {
+                         const std::function<bool()>& still_wanted, std::vector<InferenceResult>& results,
+                         std::vector<std::exception_ptr>& errors) {
     const size_t total = r.prompts.size() * r.n;
     results.assign(total, {});
     errors.assign(total, nullptr);
@@ -121,7 +131,7 @@ void Server::run_choices(const CompletionRequest& r,
             return on_piece ? on_piece(k, piece) : true;
         };
         try {
-            results[k] = engine_.generate(r.prompts[k / r.n], p, cb);
+            results[k] = engine_.generate(r.prompts[k / r.n], p, cb, still_wanted);
             metrics_.tokens(results[k].n_prompt_tokens, results[k].n_generated_tokens);
         } catch (...) {
             errors[k] = std::current_exception();
@@ -152,6 +162,9 @@ void Server::completions(const httplib::Request& req, httplib::Response& res, bo
         if (!admit(total)) throw ApiError(503, "the server is busy (the request queue is full); retry shortly");
         ResponseIds ids{fmt::format("{}-{:x}{:08x}", chat ? "chatcmpl" : "cmpl", next_id_++, uint32_t(std::rand())),
                         o_.model_id, int64_t(std::time(nullptr))};
+        // A client that disconnects while its request waits in the queue (or computes without
+        // output: a non-streamed reply) is noticed within 50 ms and its generations cancelled.
+        auto client = std::make_shared<ClientProbe>(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
         if (!r->stream) {
             struct Release {
                 Server* s;
@@ -160,9 +173,17 @@ void Server::completions(const httplib::Request& req, httplib::Response& res, bo
             } release{this, total};
             std::vector<InferenceResult> results;
             std::vector<std::exception_ptr> errors;
-            run_choices(*r, nullptr, results, errors);
+            run_choices(*r, nullptr, [&client] { return !client->gone(); }, results, errors);
             for (auto& e : errors) {
                 if (e) std::rethrow_exception(e);
+            }
+            const bool cancelled = std::any_of(results.begin(), results.end(), [](const InferenceResult& x) {
+                return x.finish_reason == FinishReason::Cancelled;
+            });
+            if (cancelled) {  // only a client gone cancels a non-streamed request: nobody reads a reply
+                res.status = kClientClosedRequest;
+                metrics_.request_done(route, kClientClosedRequest);
+                return;
             }
             send_json(res, 200, completion_json(engine_, *r, ids, results));
         } else {
@@ -170,10 +191,7 @@ void Server::completions(const httplib::Request& req, httplib::Response& res, bo
             res.set_header("Cache-Control", "no-cache");
             res.set_chunked_content_provider(
                 "text/event-stream",
-                [this, r, ids](size_t, httplib::DataSink& sink) {
-                    stream(*r, ids, sink);
-                    return true;
-                },
+                [this, r, ids, client](size_t, httplib::DataSink& sink) { return stream(*r, ids, *client, sink); },
                 [this, total](bool) { release(total); });
         }
         metrics_.request_done(route, 200);
@@ -190,7 +208,7 @@ void Server::completions(const httplib::Request& req, httplib::Response& res, bo
     }
 }
 
-void Server::stream(const CompletionRequest& r, const ResponseIds& ids, httplib::DataSink& sink) {
+bool Server::stream(const CompletionRequest& r, const ResponseIds& ids, ClientProbe& client, httplib::DataSink& sink) {
     std::mutex write_mutex;
     std::atomic<bool> client_gone{false};
     auto send = [&](const Json& j) {  // under write_mutex
@@ -232,9 +250,11 @@ void Server::stream(const CompletionRequest& r, const ResponseIds& ids, httplib:
     };
     std::vector<InferenceResult> results;
     std::vector<std::exception_ptr> errors;
-    run_choices(r, on_piece, results, errors);
+    // A failed write (one choice's) or a closed socket (none written yet: still queued, or a tools
+    // reply held back) cancels every choice.
+    run_choices(r, on_piece, [&] { return !client_gone && !(client_gone = client.gone()); }, results, errors);
     std::lock_guard lock(write_mutex);
-    if (client_gone) return;  // the choices were cancelled; their blocks are back in the pool
+    if (client_gone) return false;  // the choices were cancelled; their blocks are back in the pool
     for (size_t k = 0; k < total; ++k) {
         if (errors[k]) {
             std::string message = "generation failed";
@@ -269,6 +289,7 @@ void Server::stream(const CompletionRequest& r, const ResponseIds& ids, httplib:
     static const std::string done = "data: [DONE]\n\n";
     if (!client_gone) sink.write(done.data(), done.size());
     sink.done();
+    return true;
 }
 
 int Server::run() {

@@ -1,0 +1,768 @@
+// Causal attention over the paged f16 KV cache on tensor cores (FlashAttention-2 on
+// mma.sync.m16n8k16, f16 inputs, f32 accumulation). attention() (ops_attention.cu) sends f16
+// caches here when attention_uses_mma() says so; everything else keeps the CUDA-core kernel.
+//
+// Rows. A block owns one KV head and a tile of batch tokens of ONE sequence run (consecutive
+// tokens with the same token_seq); its query rows are the (token, query head) pairs of that tile,
+// token-major: row r = (token r / group, head r % group) of the KV head's group. So every K/V tile
+// brought into shared memory serves the whole GQA group of every token of the tile.
+//   prefill config: 4 warps x 16 rows = 64 rows (64 / group tokens), each warp all keys of a tile;
+//   decode config:  1 token, its group padded to one 16-row mma tile, the 4 warps take a quarter
+//                   of each K/V tile's keys each and merge (m, l, acc) through shared memory.
+// Tiles per sequence run: with one sequence (n_seqs == 1) or pure decode (1 token per tile) they
+// are fixed; otherwise a one-block planner kernel cuts the runs of token_seq into tiles of at most
+// 64 / group tokens and writes their first tokens to the scratch, so a decode token in a mixed
+// batch gets its own tile instead of sharing (and serializing) one with other sequences. Runs are
+// found on the device, so nothing assumes token_seq is sorted: an unsorted batch only makes more
+// tiles (blocks then loop over the tile list).
+//
+// K/V tiles. BN positions (64; 32 at head_dim 256 in the prefill config) of K and V are copied with
+// cp.async (16 bytes per thread and row part; a plain load before sm_80) straight from their slots
+// (page table looked up per position, never beyond the run's last position: positions past it
+// are zero-filled), double-buffered: tile i+1 is in flight while tile i is computed. Shared rows
+// are padded by 16 bytes (stride head_dim + 8 halves), so ldmatrix's eight 16-byte rows fall in
+// distinct banks. S = Q K^T from ldmatrix'd K (B operand, no transpose), P V from ldmatrix.trans'd
+// V; P reuses S's accumulator registers as the A operand (f16). Q is converted to f16 (times
+// scale * log2 e) when loaded into shared memory; at head_dim <= 128 its fragments stay in
+// registers, at 256 they are re-read from shared memory per tile (registers go to the 16 x 256
+// accumulator).
+//
+// Masks and softmax. Key j is allowed for a row at position p iff lo <= j <= p (lo = p + 1 -
+// window for a sliding window, else 0) and j lies in this block's split; online softmax in base 2
+// with the running max of a row that has seen no allowed key replaced by 0 in the exponent, so a
+// fully masked row gives exp2(-inf) = 0, never exp2(-inf - -inf) = NaN; padding rows are such rows.
+//
+// Split-KV (flash-decoding). When (tile, KV head) blocks cannot fill the GPU (half a wave), grid y
+// cuts the context into splits of whole K/V tiles; each block writes its rows' unnormalized
+// (acc, max, sum) to the scratch and attention_merge_splits (ops_attention.cu) combines them.
+//
+// Tolerance. q and P are rounded to f16 (relative 2^-11 at worst), K/V are f16 already, products
+// and sums f32: against float64 on the decoded cache the normalized error should be 2e-4 - 6e-4
+// (q rounding shifts each score by ~3e-4 relative; P rounding perturbs each weight by ~3e-4,
+// averaging out over keys); tests/cuda/attention_cases.cu accepts 2e-3.
+//
+// PDL: the kernels call pdl_wait() before reading anything (the tile list comes from the planner,
+// q and the newest K/V rows from the kernels before) and let the next kernel start right after.
+#include "backend/cuda/ops_attention_mma.h"
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/matvec_stream.cuh"
+#include "backend/cuda/mma_f16.cuh"
+#include "backend/cuda/ops_common.cuh"
+#include "backend/cuda/ops_kv.cuh"
+
+namespace llcuda::cuda {
+
+namespace {
+
+// When the tensor-core path runs (attention_uses_mma). A pure decode step at a short context is a
+// chain of latencies the CUDA-core kernel is tuned for (docs/cuda-kernels.md); a batch of a few
+// tokens fills little of a 16-row tile.
+constexpr uint32_t kMmaMinTokens = 16;      // batches that are not pure decode
+constexpr uint32_t kMmaDecodeMinKv = 1024;  // pure decode: max_kv_len at least this
+constexpr uint32_t kMaxGroup = 8;
+constexpr uint32_t kMaxSplits = 128;        // attention_merge_splits' limit
+constexpr uint32_t kMinSplitTiles = 2;      // a split covers at least this many K/V tiles
+constexpr int kPlanThreads = 1024;
+constexpr float kLog2e = 1.4426950408889634f;
+
+template <int D, bool kDecode>
+struct MmaCfg {
+    static constexpr int WR = kDecode ? 1 : 4;  // warps along the query rows (16 rows each)
+    static constexpr int WK = kDecode ? 4 : 1;  // warps along the keys of one K/V tile
+    static constexpr int kWarps = WR * WK, kThreads = kWarps * 32;
+    static constexpr int BM = 16 * WR;                            // query rows per block
+    static constexpr int BN = (!kDecode && D == 256) ? 32 : 64;   // positions per K/V tile
+    static constexpr int KW = BN / WK;                            // keys per warp per tile
+    static constexpr int LD = D + 8;                              // shared row stride (halves)
+    static constexpr bool kQInRegs = D <= 128;
+    // Residency the register allocation must allow; shared memory gives about the same.
+    static constexpr int kMinBlocks = kDecode ? (D == 64 ? 4 : D == 128 ? 3 : 1) : 2;
+    static constexpr uint32_t kQBytes = BM * LD * 2;     // s_q (BM, LD) half
+    static constexpr uint32_t kTileBytes = BN * LD * 2;  // one K or V stage (BN, LD) half
+    static constexpr uint32_t kSmemBytes = kQBytes + 4 * kTileBytes;  // Q, K x 2 stages, V x 2 stages
+    // Decode merge: per warp and lane D/2 accumulator floats and (mA, mB, lA, lB), over the K/V stages.
+    static constexpr uint32_t kMergeBytes = WK > 1 ? uint32_t(WK * WR * 32 * (D / 2 + 4) * 4) : 0;
+    static constexpr uint32_t kTileTokensMax = 64;       // s_pos / s_seq size; >= BM / 1
+    static_assert(KW % 16 == 0, "P·V needs whole k16 steps per warp");
+    static_assert(kMergeBytes <= 4 * kTileBytes, "merge buffer must fit in the K/V stages");
+    static_assert(kThreads % (D / 8) == 0 && BN % (kThreads / (D / 8)) == 0, "loader mapping");
+    static_assert(BM <= int(kTileTokensMax), "token arrays");
+};
+
+struct MmaArgs {
+    const float* q;
+    uint32_t q_stride;
+    uint32_t n_tokens, n_head, n_head_kv, group, tokens_per_tile;
+    float qscale;     // scale * log2(e)
+    uint32_t window;  // 0: whole context
+    const int32_t* token_pos;
+    const int32_t* token_seq;
+    const int32_t* page_tables;
+    uint32_t table_stride, block_size;
+    const __half* k_pool;
+    const __half* v_pool;
+    uint32_t slot_halves;          // n_head_kv * D: one slot of K or V (f16, no padding at D % 8 == 0)
+    uint32_t n_tiles;              // fixed tiling: tile i = tokens [i * tokens_per_tile, +tokens_per_tile)
+    const int32_t* tile_start;     // planned tiling (or nullptr): first token of each tile (one run each)
+    const int32_t* tile_count;     // number of planned tiles
+    uint32_t n_splits, split_len;  // split s: positions [s * split_len, (s+1) * split_len), the last open
+    float* out;                    // (n_tokens, n_head, D)
+    float* part_acc;               // (n_tokens, n_head, n_splits, D) when n_splits > 1
+    float* part_ml;                // (n_tokens, n_head, n_splits, 2)
+};
+
+// ---- device helpers ---------------------------------------------------------------------------
+
+// 16 bytes global -> shared, asynchronously (sm_80+); zero-filled when !valid (src is not read then,
+// but must still be a valid address).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const uint32_t d = uint32_t(__cvta_generic_to_shared(dst));
+    const int n = valid ? 16 : 0;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(n));
+#else
+    *reinterpret_cast<uint4*>(dst) = valid ? *reinterpret_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+// Waits until at most N committed groups are still in flight (before sm_80 the loads were plain).
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+#endif
+}
+
+// Four 8x8 b16 matrices; lane l gives the address of row l % 8 of matrix l / 8.
+__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const __half* p) {
+    const uint32_t a = uint32_t(__cvta_generic_to_shared(p));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+__device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], const __half* p) {
+    const uint32_t a = uint32_t(__cvta_generic_to_shared(p));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+
+// Two floats as one f16x2 register, `lo` in the low half (the lower column of a fragment).
+__device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
+    const __half2 h = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+// ---- the kernel -------------------------------------------------------------------------------
+
+// Grid: x = tile slot * n_head_kv + KV head (blocks loop over the tiles, slot, slot + slots, ...),
+// y = split. Fragment notation as in mma_f16.cuh: lane = 4g + t; this thread's accumulator rows are
+// A = 16 wr + g and B = A + 8 of the block's rows.
+template <int D, bool kDecode>
+__global__ void __launch_bounds__(MmaCfg<D, kDecode>::kThreads, MmaCfg<D, kDecode>::kMinBlocks)
+    attention_mma_kernel(const MmaArgs a) {
+    using C = MmaCfg<D, kDecode>;
+    constexpr int BN = C::BN, KW = C::KW, LD = C::LD, BM = C::BM;
+    extern __shared__ __align__(16) uint8_t smem[];
+    __half* const s_q = reinterpret_cast<__half*>(smem);                // (BM, LD)
+    __half* const s_k = reinterpret_cast<__half*>(smem + C::kQBytes);   // (2, BN, LD)
+    __half* const s_v = s_k + 2 * BN * LD;                              // (2, BN, LD)
+    __shared__ int32_t s_pos[C::kTileTokensMax], s_seq[C::kTileTokensMax];
+
+    const uint32_t tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    const uint32_t wr = warp % C::WR, wk = warp / C::WR;
+    const uint32_t g = lane / 4, t4 = lane % 4;
+    const uint32_t kvh = blockIdx.x % a.n_head_kv;
+    const uint32_t slot0 = blockIdx.x / a.n_head_kv, n_slots = gridDim.x / a.n_head_kv;
+    const uint32_t split = blockIdx.y;
+    const uint32_t s_begin = split * a.split_len;
+    const uint32_t s_end = split + 1 == a.n_splits ? UINT_MAX : s_begin + a.split_len;
+    const uint32_t span = a.window > 0 ? a.window : UINT_MAX;
+    const uint32_t group = a.group, bs = a.block_size;
+
+    pdl_wait();  // the planner's tile list, q and this step's K/V rows come from earlier kernels
+    pdl_launch_dependents();
+
+    const uint32_t n_tiles = a.tile_start ? uint32_t(*a.tile_count) : a.n_tiles;
+    for (uint32_t ti = slot0; ti < n_tiles; ti += n_slots) {
+        const uint32_t tile = n_tiles - 1 - ti;  // later tokens (longer causal contexts) start first
+        const uint32_t t_begin = a.tile_start ? uint32_t(a.tile_start[tile]) : tile * a.tokens_per_tile;
+        const uint32_t n_tile_tok = min(a.tokens_per_tile, a.n_tokens - t_begin);
+        if (tid < n_tile_tok) {
+            s_pos[tid] = a.token_pos[t_begin + tid];
+            s_seq[tid] = a.token_seq[t_begin + tid];
+        }
+        __syncthreads();
+
+        // Runs of one sequence within the tile (a planned tile is one run: the rest belongs to others).
+        for (uint32_t r0 = 0; r0 < n_tile_tok;) {
+            const int32_t seq = s_seq[r0];
+            uint32_t r1 = r0 + 1;
+            while (r1 < n_tile_tok && s_seq[r1] == seq) ++r1;
+            const uint32_t n_rows = (r1 - r0) * group;  // <= BM: tokens_per_tile * group <= BM
+
+            // Allowed keys of this thread's rows A and B: lo <= j <= hi (hi = -1: a padding row).
+            int32_t hi_a = -1, lo_a = 0, hi_b = -1, lo_b = 0;
+            {
+                const uint32_t ra = wr * 16 + g, rb = ra + 8;
+                if (ra < n_rows) {
+                    const uint32_t pos = uint32_t(s_pos[r0 + ra / group]);
+                    hi_a = int32_t(pos);
+                    lo_a = int32_t(pos + 1 > span ? pos + 1 - span : 0u);
+                }
+                if (rb < n_rows) {
+                    const uint32_t pos = uint32_t(s_pos[r0 + rb / group]);
+                    hi_b = int32_t(pos);
+                    lo_b = int32_t(pos + 1 > span ? pos + 1 - span : 0u);
+                }
+            }
+            // The union of the run's ranges (contiguous for consecutive positions), cut to the split.
+            uint32_t jlo = UINT_MAX, jhi = 0;
+            for (uint32_t i = r0; i < r1; ++i) {
+                const uint32_t pos = uint32_t(s_pos[i]);
+                jlo = min(jlo, pos + 1 > span ? pos + 1 - span : 0u);
+                jhi = max(jhi, pos + 1);
+            }
+            const uint32_t jbeg = max(jlo, s_begin), jend = min(jhi, s_end);
+            const uint32_t n_kv_tiles = jend > jbeg ? (jend - jbeg + BN - 1) / BN : 0;
+            const int32_t* table = a.page_tables + uint64_t(seq) * a.table_stride;
+
+            // K and V rows of positions [base, base + BN) into stage `stage`; positions >= jend are
+            // zero-filled and their page-table entries never read.
+            auto load_tile = [&](int stage, uint32_t base) {
+                constexpr int CPR = D / 8, RPP = C::kThreads / CPR;  // 16-byte parts per row, rows per pass
+                const uint32_t c = tid % CPR;
+                __half* sk = s_k + stage * BN * LD + c * 8;
+                __half* sv = s_v + stage * BN * LD + c * 8;
+#pragma unroll
+                for (int i = 0; i < BN / RPP; ++i) {
+                    const uint32_t r = tid / CPR + uint32_t(i * RPP);
+                    const uint32_t j = base + r;
+                    const bool ok = j < jend;
+                    const __half* kp = a.k_pool;
+                    const __half* vp = a.v_pool;
+                    if (ok) {
+                        const uint32_t blk = j / bs;
+                        const uint64_t slot = uint64_t(uint32_t(table[blk])) * bs + (j - blk * bs);
+                        const uint64_t off = slot * a.slot_halves + kvh * D + c * 8;
+                        kp += off;
+                        vp += off;
+                    }
+                    cp_async16(sk + r * LD, kp, ok);
+                    cp_async16(sv + r * LD, vp, ok);
+                }
+            };
+
+            // q rows (f32, global) -> s_q (f16, times scale * log2 e); padding rows are zeros.
+            for (uint32_t idx = tid; idx < uint32_t(BM * (D / 4)); idx += C::kThreads) {
+                const uint32_t r = idx / (D / 4), c = idx % (D / 4);
+                uint2 h = make_uint2(0, 0);
+                if (r < n_rows) {
+                    const uint32_t tok = t_begin + r0 + r / group, head = kvh * group + r % group;
+                    const float4 x =
+                        *reinterpret_cast<const float4*>(a.q + uint64_t(tok) * a.q_stride + uint64_t(head) * D + 4 * c);
+                    h.x = pack_half2(x.x * a.qscale, x.y * a.qscale);
+                    h.y = pack_half2(x.z * a.qscale, x.w * a.qscale);
+                }
+                *reinterpret_cast<uint2*>(s_q + r * LD + 4 * c) = h;
+            }
+            if (n_kv_tiles > 0) load_tile(0, jbeg);
+            cp_async_commit();
+            __syncthreads();  // s_q
+
+            // Q fragments of this warp's 16 rows, k-step kk (16 dims): ldmatrix x4 (rows 0-7 / 8-15
+            // x dims 0-7 / 8-15 -> a[0..3]).
+            const __half* q_lane = s_q + (wr * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8;
+            uint32_t qf[C::kQInRegs ? D / 16 : 1][4];
+            if constexpr (C::kQInRegs) {
+#pragma unroll
+                for (int kk = 0; kk < D / 16; ++kk) ldsm_x4(qf[kk], q_lane + kk * 16);
+            }
+
+            float o[D / 8][4];  // 16 x D accumulator: o[n-tile][c-fragment]
+#pragma unroll
+            for (int dt = 0; dt < D / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+            float m_a = -INFINITY, m_b = -INFINITY, l_a = 0.0f, l_b = 0.0f;  // l: this thread's columns only
+
+            for (uint32_t it = 0; it < n_kv_tiles; ++it) {
+                const int stage = int(it & 1);
+                if (it + 1 < n_kv_tiles) load_tile(stage ^ 1, jbeg + (it + 1) * BN);  // its last reader passed the barrier below
+                cp_async_commit();
+                cp_async_wait<1>();  // tile `it` has landed (this thread's parts)
+                __syncthreads();     // ... and everyone's
+
+                const __half* sk = s_k + stage * BN * LD;
+                const __half* sv = s_v + stage * BN * LD;
+                const uint32_t kbase = jbeg + it * BN + wk * KW;  // position of this warp's first key
+
+                // S (16 x KW) = Q K^T. K rows are the B operand's columns: ldmatrix x4 of keys
+                // (0-7 | 8-15) x dims (0-7 | 8-15) gives b0, b1 of two n-tiles.
+                float s[KW / 8][4];
+#pragma unroll
+                for (int nt = 0; nt < KW / 8; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+                const __half* k_lane = sk + (wk * KW + (lane & 7) + (lane >> 4) * 8) * LD + ((lane >> 3) & 1) * 8;
+#pragma unroll
+                for (int kk = 0; kk < D / 16; ++kk) {
+                    uint32_t af[4];
+                    if constexpr (C::kQInRegs) {
+                        af[0] = qf[kk][0];
+                        af[1] = qf[kk][1];
+                        af[2] = qf[kk][2];
+                        af[3] = qf[kk][3];
+                    } else {
+                        ldsm_x4(af, q_lane + kk * 16);
+                    }
+#pragma unroll
+                    for (int n2 = 0; n2 < KW / 16; ++n2) {
+                        uint32_t b[4];
+                        ldsm_x4(b, k_lane + n2 * 16 * LD + kk * 16);
+                        mma_f16_16816(s[2 * n2], af, b[0], b[1]);
+                        mma_f16_16816(s[2 * n2 + 1], af, b[2], b[3]);
+                    }
+                }
+
+                // Mask, then the online softmax update (base 2). Column of s[nt][e]: 8 nt + 2 t + e % 2.
+                float mx_a = -INFINITY, mx_b = -INFINITY;
+#pragma unroll
+                for (int nt = 0; nt < KW / 8; ++nt) {
+#pragma unroll
+                    for (int e = 0; e < 2; ++e) {
+                        const uint32_t j = kbase + uint32_t(nt * 8) + 2 * t4 + uint32_t(e);
+                        const bool in = j < jend;
+                        const int32_t js = int32_t(j);
+                        if (!(in && js <= hi_a && js >= lo_a)) s[nt][e] = -INFINITY;
+                        if (!(in && js <= hi_b && js >= lo_b)) s[nt][2 + e] = -INFINITY;
+                        mx_a = fmaxf(mx_a, s[nt][e]);
+                        mx_b = fmaxf(mx_b, s[nt][2 + e]);
+                    }
+                }
+                // The four lanes of a row (same g) hold its columns.
+                mx_a = fmaxf(mx_a, __shfl_xor_sync(ops::kFullMask, mx_a, 1));
+                mx_a = fmaxf(mx_a, __shfl_xor_sync(ops::kFullMask, mx_a, 2));
+                mx_b = fmaxf(mx_b, __shfl_xor_sync(ops::kFullMask, mx_b, 1));
+                mx_b = fmaxf(mx_b, __shfl_xor_sync(ops::kFullMask, mx_b, 2));
+                const float new_a = fmaxf(m_a, mx_a), new_b = fmaxf(m_b, mx_b);
+                // Exponent offsets: 0 while a row has seen no allowed key (then every s is -inf -> p = 0).
+                const float use_a = new_a == -INFINITY ? 0.0f : new_a;
+                const float use_b = new_b == -INFINITY ? 0.0f : new_b;
+                const float alpha_a = exp2f(m_a - use_a), alpha_b = exp2f(m_b - use_b);  // 0 from m = -inf
+                float sum_a = 0.0f, sum_b = 0.0f;
+#pragma unroll
+                for (int nt = 0; nt < KW / 8; ++nt) {
+#pragma unroll
+                    for (int e = 0; e < 2; ++e) {
+                        s[nt][e] = exp2f(s[nt][e] - use_a);
+                        s[nt][2 + e] = exp2f(s[nt][2 + e] - use_b);
+                        sum_a += s[nt][e];
+                        sum_b += s[nt][2 + e];
+                    }
+                }
+                l_a = l_a * alpha_a + sum_a;
+                l_b = l_b * alpha_b + sum_b;
+                m_a = new_a;
+                m_b = new_b;
+#pragma unroll
+                for (int dt = 0; dt < D / 8; ++dt) {
+                    o[dt][0] *= alpha_a;
+                    o[dt][1] *= alpha_a;
+                    o[dt][2] *= alpha_b;
+                    o[dt][3] *= alpha_b;
+                }
+
+                // O += P V. P's A fragment for keys 16 k2 .. +15 is S's two n-tiles 2 k2, 2 k2 + 1;
+                // V rows (keys) are the B operand's k: ldmatrix.trans x4 of keys (0-7 | 8-15) x
+                // dims (0-7 | 8-15) gives b0, b1 of two n-tiles.
+                const __half* v_lane = sv + (wk * KW + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8;
+#pragma unroll
+                for (int k2 = 0; k2 < KW / 16; ++k2) {
+                    const uint32_t pa[4] = {pack_half2(s[2 * k2][0], s[2 * k2][1]),
+                                            pack_half2(s[2 * k2][2], s[2 * k2][3]),
+                                            pack_half2(s[2 * k2 + 1][0], s[2 * k2 + 1][1]),
+                                            pack_half2(s[2 * k2 + 1][2], s[2 * k2 + 1][3])};
+#pragma unroll
+                    for (int nd = 0; nd < D / 16; ++nd) {
+                        uint32_t b[4];
+                        ldsm_x4_trans(b, v_lane + k2 * 16 * LD + nd * 16);
+                        mma_f16_16816(o[2 * nd], pa, b[0], b[1]);
+                        mma_f16_16816(o[2 * nd + 1], pa, b[2], b[3]);
+                    }
+                }
+                __syncthreads();  // every warp is done with this stage before it is refilled
+            }
+
+            // Decode config: the key-split warps merge into warp wk == 0 through the (idle) K/V stages.
+            if constexpr (C::WK > 1) {
+                cp_async_wait<0>();
+                __syncthreads();
+                constexpr int NO = D / 2;  // accumulator floats per lane
+                float* s_mo = reinterpret_cast<float*>(s_k);           // (WK * WR, NO, 32)
+                float* s_ml = s_mo + C::WK * C::WR * NO * 32;          // (WK * WR, 4, 32)
+                const uint32_t ws = wk * C::WR + wr;
+                if (wk > 0) {
+#pragma unroll
+                    for (int dt = 0; dt < D / 8; ++dt) {
+#pragma unroll
+                        for (int e = 0; e < 4; ++e) s_mo[(ws * NO + dt * 4 + e) * 32 + lane] = o[dt][e];
+                    }
+                    s_ml[(ws * 4 + 0) * 32 + lane] = m_a;
+                    s_ml[(ws * 4 + 1) * 32 + lane] = m_b;
+                    s_ml[(ws * 4 + 2) * 32 + lane] = l_a;
+                    s_ml[(ws * 4 + 3) * 32 + lane] = l_b;
+                }
+                __syncthreads();
+                if (wk == 0) {
+#pragma unroll 1
+                    for (int w = 1; w < C::WK; ++w) {
+                        const uint32_t wo = uint32_t(w) * C::WR + wr;
+                        const float mo_a = s_ml[(wo * 4 + 0) * 32 + lane], mo_b = s_ml[(wo * 4 + 1) * 32 + lane];
+                        const float lo_sum_a = s_ml[(wo * 4 + 2) * 32 + lane], lo_sum_b = s_ml[(wo * 4 + 3) * 32 + lane];
+                        const float na = fmaxf(m_a, mo_a), nb = fmaxf(m_b, mo_b);
+                        const float fa = m_a == -INFINITY ? 0.0f : exp2f(m_a - na);
+                        const float ga = mo_a == -INFINITY ? 0.0f : exp2f(mo_a - na);
+                        const float fb = m_b == -INFINITY ? 0.0f : exp2f(m_b - nb);
+                        const float gb = mo_b == -INFINITY ? 0.0f : exp2f(mo_b - nb);
+                        l_a = l_a * fa + lo_sum_a * ga;
+                        l_b = l_b * fb + lo_sum_b * gb;
+                        m_a = na;
+                        m_b = nb;
+#pragma unroll
+                        for (int dt = 0; dt < D / 8; ++dt) {
+                            o[dt][0] = o[dt][0] * fa + s_mo[(wo * NO + dt * 4 + 0) * 32 + lane] * ga;
+                            o[dt][1] = o[dt][1] * fa + s_mo[(wo * NO + dt * 4 + 1) * 32 + lane] * ga;
+                            o[dt][2] = o[dt][2] * fb + s_mo[(wo * NO + dt * 4 + 2) * 32 + lane] * gb;
+                            o[dt][3] = o[dt][3] * fb + s_mo[(wo * NO + dt * 4 + 3) * 32 + lane] * gb;
+                        }
+                    }
+                }
+            }
+
+            // Output: the row's sum over its four lanes, then the normalized row (one split) or the
+            // unnormalized partial with (max, sum) for attention_merge_splits.
+            if (wk == 0) {
+                l_a += __shfl_xor_sync(ops::kFullMask, l_a, 1);
+                l_a += __shfl_xor_sync(ops::kFullMask, l_a, 2);
+                l_b += __shfl_xor_sync(ops::kFullMask, l_b, 1);
+                l_b += __shfl_xor_sync(ops::kFullMask, l_b, 2);
+#pragma unroll
+                for (int hb = 0; hb < 2; ++hb) {
+                    const uint32_t r = wr * 16 + g + uint32_t(hb) * 8;
+                    if (r >= n_rows) continue;
+                    const uint32_t tok = t_begin + r0 + r / group, head = kvh * group + r % group;
+                    const uint64_t row = uint64_t(tok) * a.n_head + head;
+                    const float l = hb ? l_b : l_a, m = hb ? m_b : m_a;
+                    if (a.n_splits == 1) {
+                        const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+                        float* dst = a.out + row * D + 2 * t4;
+#pragma unroll
+                        for (int dt = 0; dt < D / 8; ++dt) {
+                            *reinterpret_cast<float2*>(dst + dt * 8) =
+                                make_float2(o[dt][2 * hb] * inv, o[dt][2 * hb + 1] * inv);
+                        }
+                    } else {
+                        const uint64_t part = row * a.n_splits + split;
+                        float* dst = a.part_acc + part * D + 2 * t4;
+#pragma unroll
+                        for (int dt = 0; dt < D / 8; ++dt) {
+                            *reinterpret_cast<float2*>(dst + dt * 8) = make_float2(o[dt][2 * hb], o[dt][2 * hb + 1]);
+                        }
+                        if (t4 == 0) {
+                            a.part_ml[2 * part] = m;
+                            a.part_ml[2 * part + 1] = l;
+                        }
+                    }
+                }
+            }
+            __syncthreads();  // s_q, the K/V stages (merge) and s_pos are reused next
+            r0 = r1;
+            if (a.tile_start) break;
+        }
+    }
+}
+
+// Cuts the runs of equal token_seq into tiles of at most `tr` tokens: tile_start (up to n) gets
+// the first token of each tile in token order, *tile_count their number. One block; thread i
+// scans tokens [i * per, (i + 1) * per): (1) the last run start in its chunk, max-scanned over the
+// threads so each knows the run open where its chunk begins; (2) its tile starts (tokens whose
+// offset in their run is a multiple of tr), sum-scanned for its write offset; (3) the writes.
+__global__ void __launch_bounds__(kPlanThreads)
+    attention_plan_tiles(const int32_t* token_seq, uint32_t n, uint32_t tr, int32_t* tile_start, int32_t* tile_count) {
+    __shared__ int32_t s[kPlanThreads];
+    pdl_wait();  // the scratch may still be read by the previous attention's kernels
+    pdl_launch_dependents();
+    const uint32_t tid = threadIdx.x, per = (n + kPlanThreads - 1) / kPlanThreads;
+    const uint32_t c0 = min(tid * per, n), c1 = min(c0 + per, n);
+    auto is_start = [&](uint32_t t) { return t == 0 || token_seq[t] != token_seq[t - 1]; };
+
+    int32_t last = -1;
+    for (uint32_t t = c0; t < c1; ++t) {
+        if (is_start(t)) last = int32_t(t);
+    }
+    s[tid] = last;
+    __syncthreads();
+    for (uint32_t off = 1; off < kPlanThreads; off <<= 1) {
+        const int32_t v = tid >= off ? s[tid - off] : -1;
+        __syncthreads();
+        s[tid] = max(s[tid], v);
+        __syncthreads();
+    }
+    const uint32_t open = tid > 0 && s[tid - 1] >= 0 ? uint32_t(s[tid - 1]) : 0;  // token 0 starts a run
+    __syncthreads();
+
+    auto count_or_write = [&](int32_t* dst) {
+        uint32_t rs = open, k = 0;
+        for (uint32_t t = c0; t < c1; ++t) {
+            if (is_start(t)) rs = t;
+            if ((t - rs) % tr == 0) {
+                if (dst) dst[k] = int32_t(t);
+                ++k;
+            }
+        }
+        return k;
+    };
+    const uint32_t mine = count_or_write(nullptr);
+    s[tid] = int32_t(mine);
+    __syncthreads();
+    for (uint32_t off = 1; off < kPlanThreads; off <<= 1) {
+        const int32_t v = tid >= off ? s[tid - off] : 0;
+        __syncthreads();
+        s[tid] += v;
+        __syncthreads();
+    }
+    const uint32_t first = uint32_t(s[tid]) - mine;
+    if (tid == kPlanThreads - 1) *tile_count = s[tid];
+    count_or_write(tile_start + first);
+}
+
+// ---- host side --------------------------------------------------------------------------------
+
+int device_index() {
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    return dev;
+}
+
+int sm_count_cached() {
+    static std::atomic<int> cache[64] = {};
+    const int dev = device_index();
+    const bool cached = dev >= 0 && dev < 64;
+    int n = cached ? cache[dev].load(std::memory_order_relaxed) : 0;
+    if (n > 0) return n;
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+    n = n > 0 ? n : 1;
+    if (cached) cache[dev].store(n, std::memory_order_relaxed);
+    return n;
+}
+
+// Blocks per SM of one instantiation on the current device, after granting its dynamic shared
+// memory; 0 when it cannot run there (too little shared memory: attention() then falls back).
+// Cached per device: the first query happens at set-up (attention_scratch_bytes).
+template <int D, bool kDecode>
+int blocks_per_sm() {
+    using C = MmaCfg<D, kDecode>;
+    static std::atomic<int> cache[64] = {};  // 0: not asked yet, -1: cannot run, else blocks
+    const int dev = device_index();
+    const bool cached = dev >= 0 && dev < 64;
+    int n = cached ? cache[dev].load(std::memory_order_relaxed) : 0;
+    if (n != 0) return n > 0 ? n : 0;
+    n = -1;
+    int optin = 0;
+    if (cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) == cudaSuccess &&
+        uint32_t(optin) >= C::kSmemBytes + 2 * C::kTileTokensMax * sizeof(int32_t) &&
+        cudaFuncSetAttribute(attention_mma_kernel<D, kDecode>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             int(C::kSmemBytes)) == cudaSuccess) {
+        int b = 0;
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, attention_mma_kernel<D, kDecode>, C::kThreads,
+                                                          C::kSmemBytes) == cudaSuccess &&
+            b > 0) {
+            n = b;
+        }
+    }
+    (void)cudaGetLastError();  // a refused attribute is an answer here, not a sticky error
+    if (cached) cache[dev].store(n, std::memory_order_relaxed);
+    return n > 0 ? n : 0;
+}
+
+int blocks_per_sm(uint32_t d, bool decode) {
+    switch (d) {
+        case 64: return decode ? blocks_per_sm<64, true>() : blocks_per_sm<64, false>();
+        case 128: return decode ? blocks_per_sm<128, true>() : blocks_per_sm<128, false>();
+        case 256: return decode ? blocks_per_sm<256, true>() : blocks_per_sm<256, false>();
+        default: return 0;
+    }
+}
+
+uint32_t tile_bn(uint32_t d, bool decode) { return !decode && d == 256 ? 32 : 64; }
+
+struct MmaPlan {
+    bool decode = false;           // decode config: one token per tile, key-split warps
+    bool planned = false;          // tiles from the planner kernel (else fixed)
+    uint32_t tokens_per_tile = 1;
+    uint32_t tile_slots = 0;       // grid x / n_head_kv: tiles (fixed) or an upper bound (planned)
+    uint32_t n_splits = 1, split_len = 1;
+    uint32_t splits_bound = 1;     // n_splits <= this, which never shrinks as max_kv_len grows (scratch)
+};
+
+// A pure function of the shapes, the SM count and the residency, so that
+// attention_mma_scratch_bytes can bound what attention_mma will use.
+MmaPlan make_mma_plan(const AttentionParams& p, uint32_t n_tokens, uint32_t n_seqs, uint32_t max_kv_len, int n_sm,
+                      int per_sm) {
+    MmaPlan plan;
+    const uint32_t group = p.n_head / p.n_head_kv, d = p.head_dim_k;
+    plan.decode = n_seqs == n_tokens;  // every token is its own sequence (n_seqs known)
+    if (plan.decode) {
+        plan.tokens_per_tile = 1;
+        plan.tile_slots = n_tokens;
+    } else {
+        plan.tokens_per_tile = 64 / group;
+        const uint32_t fixed = uint32_t(ops::ceil_div(n_tokens, plan.tokens_per_tile));
+        plan.planned = n_seqs != 1;
+        // Each run adds at most one partial tile; with n_seqs unknown, guess as many as full tiles
+        // (more runs than that only make blocks loop twice).
+        const uint32_t extra = n_seqs > 1 ? n_seqs - 1 : n_seqs == 0 ? fixed : 0;
+        plan.tile_slots = std::min(n_tokens, fixed + extra);
+    }
+    const uint32_t bn = tile_bn(d, plan.decode);
+    const uint32_t kv_len = std::max(max_kv_len, 1u);
+    const uint64_t blocks = uint64_t(plan.tile_slots) * p.n_head_kv;
+    const uint64_t wave = uint64_t(n_sm) * uint64_t(std::max(per_sm, 1));
+    uint64_t splits = 1;
+    if (2 * blocks <= wave) {
+        splits = std::min<uint64_t>({wave / blocks, ops::ceil_div(kv_len, kMinSplitTiles * bn), kMaxSplits});
+        splits = std::max<uint64_t>(splits, 1);
+    }
+    plan.splits_bound = uint32_t(splits);
+    plan.split_len = uint32_t(ops::ceil_div(ops::ceil_div(kv_len, splits), bn) * bn);  // whole K/V tiles
+    plan.n_splits = uint32_t(ops::ceil_div(kv_len, plan.split_len));
+    return plan;
+}
+
+// Scratch layout: [tile_start (max_tokens int32), tile_count (int32)] rounded up to 256 bytes,
+// then part_acc (n_tokens, n_head, n_splits, dv) floats, then part_ml (n_tokens, n_head, n_splits, 2).
+uint64_t tiles_bytes(uint32_t n_tokens) { return (uint64_t(n_tokens + 1) * sizeof(int32_t) + 255) / 256 * 256; }
+
+template <int D, bool kDecode>
+void launch_mma(const MmaArgs& a, dim3 grid, cudaStream_t stream) {
+    using C = MmaCfg<D, kDecode>;
+    launch_stream_kernel(attention_mma_kernel<D, kDecode>, grid, dim3(C::kThreads), C::kSmemBytes, stream,
+                         "attention (tensor cores)", a);
+}
+
+}  // namespace
+
+bool attention_mma_enabled() {
+    static const bool enabled = [] {
+        const char* v = std::getenv("LLCUDA_ATTN_MMA");
+        return !(v && std::strcmp(v, "0") == 0);
+    }();
+    return enabled;
+}
+
+bool attention_mma_covers(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint32_t n_seqs,
+                          uint32_t max_kv_len) {
+    if (kv_type != KvType::F16 || n_tokens == 0) return false;
+    if (p.n_head_kv == 0 || p.n_head % p.n_head_kv != 0 || p.n_head / p.n_head_kv > kMaxGroup) return false;
+    const uint32_t d = p.head_dim_k;
+    if (p.head_dim_v != d || (d != 64 && d != 128 && d != 256)) return false;
+    return n_seqs == n_tokens ? max_kv_len >= kMmaDecodeMinKv : n_tokens >= kMmaMinTokens;
+}
+
+bool attention_uses_mma(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint32_t n_seqs,
+                        uint32_t max_kv_len, const float* q, uint32_t q_stride) {
+    if (!attention_mma_enabled() || !attention_mma_covers(p, kv_type, n_tokens, n_seqs, max_kv_len)) return false;
+    if (!ops::aligned16(q) || q_stride % 4 != 0) return false;  // float4 loads of q rows
+    return blocks_per_sm(p.head_dim_k, n_seqs == n_tokens) > 0;
+}
+
+uint64_t attention_mma_scratch_bytes(const AttentionParams& p, uint32_t max_tokens, uint32_t max_kv_len) {
+    if (p.n_head_kv == 0 || p.n_head % p.n_head_kv != 0 || p.n_head / p.n_head_kv > kMaxGroup) return 0;
+    const uint32_t d = p.head_dim_k;
+    if (p.head_dim_v != d || (d != 64 && d != 128 && d != 256) || max_tokens == 0) return 0;
+    const int n_sm = sm_count_cached();
+    const int per_sm[2] = {blocks_per_sm(d, false), blocks_per_sm(d, true)};
+    if (per_sm[0] == 0 && per_sm[1] == 0) return 0;
+    uint64_t parts = 0;
+    for (uint32_t n = 1; n <= max_tokens; ++n) {
+        // n_seqs == 1 gives the fewest tiles (most splits) of the non-decode plans; n: pure decode.
+        for (const uint32_t n_seqs : {0u, 1u, n}) {
+            const bool decode = n_seqs == n;
+            const MmaPlan plan = make_mma_plan(p, n, n_seqs, max_kv_len, n_sm, per_sm[decode ? 1 : 0]);
+            if (plan.splits_bound > 1) {
+                parts = std::max(parts, uint64_t(n) * p.n_head * plan.splits_bound * (d + 2) * sizeof(float));
+            }
+        }
+    }
+    return tiles_bytes(max_tokens) + parts;
+}
+
+void attention_mma(const float* q, uint32_t q_stride, const AttentionParams& p, const DeviceBatch& batch, KvLayer kv,
+                   float* out, void* scratch, cudaStream_t stream) {
+    const uint32_t n = batch.n_tokens, d = p.head_dim_k;
+    const bool decode = batch.n_seqs == n;
+    const MmaPlan plan = make_mma_plan(p, n, batch.n_seqs, batch.max_kv_len, sm_count_cached(), blocks_per_sm(d, decode));
+    if ((plan.planned || plan.n_splits > 1) && scratch == nullptr) {
+        ops::invalid("attention: no scratch buffer for the tile list and split-KV partials (attention_scratch_bytes)");
+    }
+
+    MmaArgs a{};
+    a.q = q;
+    a.q_stride = q_stride;
+    a.n_tokens = n;
+    a.n_head = p.n_head;
+    a.n_head_kv = p.n_head_kv;
+    a.group = p.n_head / p.n_head_kv;
+    a.tokens_per_tile = plan.tokens_per_tile;
+    a.qscale = p.scale * kLog2e;
+    a.window = p.sliding_window;
+    a.token_pos = batch.token_pos;
+    a.token_seq = batch.token_seq;
+    a.page_tables = batch.page_tables;
+    a.table_stride = batch.table_stride;
+    a.block_size = batch.block_size;
+    a.k_pool = static_cast<const __half*>(kv.k);
+    a.v_pool = static_cast<const __half*>(kv.v);
+    a.slot_halves = uint32_t(kv::slot_bytes(KvType::F16, p.n_head_kv, d) / 2);
+    a.n_tiles = plan.tile_slots;
+    a.n_splits = plan.n_splits;
+    a.split_len = plan.split_len;
+    a.out = out;
+    uint8_t* base = static_cast<uint8_t*>(scratch);
+    if (plan.planned) {
+        a.tile_start = reinterpret_cast<const int32_t*>(base);
+        a.tile_count = a.tile_start + n;
+    }
+    if (plan.n_splits > 1) {
+        a.part_acc = reinterpret_cast<float*>(base + tiles_bytes(n));
+        a.part_ml = a.part_acc + uint64_t(n) * p.n_head * plan.n_splits * d;
+    }
+
+    if (plan.planned) {
+        int32_t* starts = reinterpret_cast<int32_t*>(base);
+        launch_stream_kernel(attention_plan_tiles, dim3(1), dim3(kPlanThreads), 0, stream, "attention (tile plan)",
+                             batch.token_seq, n, plan.tokens_per_tile, starts, starts + n);
+    }
+    const dim3 grid(plan.tile_slots * p.n_head_kv, plan.n_splits);
+    switch (d) {
+        case 64: decode ? launch_mma<64, true>(a, grid, stream) : launch_mma<64, false>(a, grid, stream); break;
+        case 128: decode ? launch_mma<128, true>(a, grid, stream) : launch_mma<128, false>(a, grid, stream); break;
+        default: decode ? launch_mma<256, true>(a, grid, stream) : launch_mma<256, false>(a, grid, stream); break;
+    }
+    if (plan.n_splits > 1) {
+        attention_merge_splits(a.part_acc, a.part_ml, uint32_t(uint64_t(n) * p.n_head), plan.n_splits, d, out, stream);
+    }
+}
+
+}  // namespace llcuda::cuda
