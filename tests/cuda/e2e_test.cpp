@@ -7,6 +7,7 @@
 //  - a q8_0 KV cache: the same checks with a looser KL;
 //  - batching: 8 prompts in one batch give the tokens each gives alone;
 //  - errors: an unsupported weight type is refused naming the tensor and type.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -224,6 +225,15 @@ TEST(CudaEndToEnd, SeededSamplingMatchesCpu) {
         const int ra = rank(a.tokens[same]), rb = rank(b.tokens[same]);
         std::printf("  first difference at token %zu: CPU took its #%d, GPU its #%d (of the CPU's top %zu)\n", same,
                     ra, rb, top.size());
+        // Both engines' most likely tokens at that step, to tell a logits difference from a sampler one.
+        const auto& gtop = b.logprobs[same].top;
+        for (size_t k = 0; k < std::max(top.size(), gtop.size()); ++k) {
+            std::printf("    #%zu  cpu %6d %9.5f   gpu %6d %9.5f\n", k, k < top.size() ? top[k].first : -1,
+                        k < top.size() ? top[k].second : 0.0f, k < gtop.size() ? gtop[k].first : -1,
+                        k < gtop.size() ? gtop[k].second : 0.0f);
+        }
+        std::printf("    chosen: cpu %d (logprob %.5f), gpu %d (logprob %.5f)\n", a.tokens[same], a.logprobs[same].logprob,
+                    b.tokens[same], b.logprobs[same].logprob);
         EXPECT_TRUE(ra >= 0 && rb >= 0 && ra != rb && std::abs(ra - rb) <= 2)
             << "at token " << same << " the GPU drew " << b.tokens[same] << " where the CPU drew " << a.tokens[same]
             << ": not neighbouring candidates, so not a rounding flip";

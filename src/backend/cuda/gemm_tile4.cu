@@ -215,55 +215,67 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
     const __half2 k1024 = __float2half2_rn(1024.0f), k1032 = __float2half2_rn(1032.0f),
                   k16th = __float2half2_rn(1.0f / 16.0f), km64 = __float2half2_rn(-64.0f),
                   km72 = __float2half2_rn(-72.0f);
+    // The 16 k16-steps of the unit, unrolled and software-pipelined: the B fragments of step i + 1
+    // (4 ldmatrix.x4) and the codes of the next chunk are requested before the mma of step i, so
+    // that with only 2 warps per scheduler the shared-memory latency hides behind tensor work.
+    uint32_t b[2][4][4];  // [step parity][n-tile pair][fragment]
+    auto load_b = [&](uint32_t (&dst)[4][4], int step) {
 #pragma unroll
-    for (int c = 0; c < 4; ++c) {
-        const uint4 q[2] = {*reinterpret_cast<const uint4*>(sa + c * kTileChunkBytes),
-                            *reinterpret_cast<const uint4*>(sa + 2048 + c * kTileChunkBytes)};
+        for (int np = 0; np < 4; ++np) ldmatrix_x4(dst[np], sb + (np * 16 * kBRowHalves + step * 16) * 2);
+    };
+    auto load_q = [&](uint4 (&dst)[2], int c) {
+        dst[0] = *reinterpret_cast<const uint4*>(sa + c * kTileChunkBytes);
+        dst[1] = *reinterpret_cast<const uint4*>(sa + 2048 + c * kTileChunkBytes);
+    };
+    uint4 q[2], qn[2];
+    load_q(q, 0);
+    load_b(b[0], 0);
+#pragma unroll
+    for (int step = 0; step < 16; ++step) {
+        const int c = step >> 2, s = step & 3;
+        if (step + 1 < 16) load_b(b[(step + 1) & 1], step + 1);
+        if (s == 0 && c + 1 < 4) load_q(qn, c + 1);
         uint2 d0[2];  // Q4_0: {half2(d_g, d_g8) of block 0, of block 1} of this chunk
         if constexpr (!Q4K) {
 #pragma unroll
             for (int r = 0; r < 2; ++r) d0[r] = *reinterpret_cast<const uint2*>(ss + r * 256 + c * kTileQ4_0ScaleBytes + g * 8);
         }
+        uint32_t A[2][4];
 #pragma unroll
-        for (int s = 0; s < 4; ++s) {
-            uint32_t A[2][4];
+        for (int r = 0; r < 2; ++r) {
+            const uint32_t w = word(q[r], s), w8 = w >> 8;
+            __half2 lo, hi;  // scales of row g / row g+8, both halves
+            __half2 vg0, vg8, vh0, vh8;
+            if constexpr (Q4K) {
+                const __half2 p = ds[r][step >> 1];
+                lo = __low2half2(p), hi = __high2half2(p);
+                vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1024);
+                vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km64);
+                vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1024);
+                vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km64);
+            } else {
+                const __half2 p = u2h(s < 2 ? d0[r].x : d0[r].y);
+                lo = __low2half2(p), hi = __high2half2(p);
+                vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1032);
+                vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km72);
+                vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1032);
+                vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km72);
+            }
+            A[r][0] = h2u(__hmul2(vg0, lo));
+            A[r][1] = h2u(__hmul2(vg8, hi));
+            A[r][2] = h2u(__hmul2(vh0, lo));
+            A[r][3] = h2u(__hmul2(vh8, hi));
+        }
+#pragma unroll
+        for (int np = 0; np < 4; ++np) {
+            const uint32_t(&bb)[4] = b[step & 1][np];
 #pragma unroll
             for (int r = 0; r < 2; ++r) {
-                const uint32_t w = word(q[r], s), w8 = w >> 8;
-                __half2 lo, hi;  // scales of row g / row g+8, both halves
-                __half2 vg0, vg8, vh0, vh8;
-                if constexpr (Q4K) {
-                    const __half2 p = ds[r][(4 * c + s) >> 1];
-                    lo = __low2half2(p), hi = __high2half2(p);
-                    vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1024);
-                    vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km64);
-                    vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1024);
-                    vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km64);
-                } else {
-                    const __half2 p = u2h(s < 2 ? d0[r].x : d0[r].y);
-                    lo = __low2half2(p), hi = __high2half2(p);
-                    vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1032);
-                    vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km72);
-                    vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1032);
-                    vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km72);
-                }
-                A[r][0] = h2u(__hmul2(vg0, lo));
-                A[r][1] = h2u(__hmul2(vg8, hi));
-                A[r][2] = h2u(__hmul2(vh0, lo));
-                A[r][3] = h2u(__hmul2(vh8, hi));
-            }
-            const uint32_t kstep = (4 * c + s) * 16;  // halves
-#pragma unroll
-            for (int np = 0; np < 4; ++np) {
-                uint32_t b[4];
-                ldmatrix_x4(b, sb + (np * 16 * kBRowHalves + kstep) * 2);
-#pragma unroll
-                for (int r = 0; r < 2; ++r) {
-                    mma_f16_16816(acc[r][2 * np], A[r], b[0], b[1]);
-                    mma_f16_16816(acc[r][2 * np + 1], A[r], b[2], b[3]);
-                }
+                mma_f16_16816(acc[r][2 * np], A[r], bb[0], bb[1]);
+                mma_f16_16816(acc[r][2 * np + 1], A[r], bb[2], bb[3]);
             }
         }
+        if (s == 3 && c + 1 < 4) q[0] = qn[0], q[1] = qn[1];
     }
     if constexpr (Q4K) {  // mins: acc -= dmin * sum_j m_j * X_j
 #pragma unroll
@@ -425,10 +437,18 @@ GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     p.ldk = p.n_units * kUnit;
     const uint64_t n_rt = tile4_row_tiles(w.n_rows);
     const uint64_t blocks = ((n_tokens + kBN - 1) / kBN) * ((n_rt + kRowTiles - 1) / kRowTiles);
-    // Split K until the blocks fill a wave (1 CTA per SM), keeping >= 4 units per split.
-    const uint64_t want = uint64_t(device_limits().sm_count);
+    // Split K (1 CTA per SM) when the blocks leave SMs idle: pick the split count, up to 16 with
+    // >= 4 units per split, whose waves are the fullest (blocks / (waves * SMs)), preferring fewer
+    // splits unless more fill the machine clearly better (each split adds a partial write and read).
+    // E.g. 192 blocks on 132 SMs: 1 split fills 73 % of 2 waves, 2 splits 97 % of 3.
+    const uint64_t sms = uint64_t(device_limits().sm_count);
+    auto fill = [&](uint64_t splits) {
+        const uint64_t b = blocks * splits, waves = (b + sms - 1) / sms;
+        return double(b) / double(waves * sms);
+    };
     uint32_t splits = 1;
-    while (blocks * splits * 2 <= want && p.n_units / (splits * 2) >= 4) splits *= 2;
+    for (uint32_t cand = 2; cand <= 16 && p.n_units / cand >= 4; ++cand)
+        if (fill(cand) > fill(splits) + 0.1) splits = cand;
     p.units_per_split = (p.n_units + splits - 1) / splits;
     p.splits = (p.n_units + p.units_per_split - 1) / p.units_per_split;
     return p;

@@ -1,6 +1,6 @@
 // matmul(): matrix-vector kernels for up to 8 tokens; above, Q4_0/Q4_K matrices (tile layout) go
-// to gemm_tile4 (tensor cores on the 4-bit codes, gemm_tile4.cu) and every other type to a
-// tensor-core GEMM through cuBLAS.
+// to gemm_tile4 (tensor cores on the 4-bit codes, gemm_tile4.cu) up to tile4_gemm_max_tokens()
+// tokens, and everything else to a tensor-core GEMM through cuBLAS on dequantized bands.
 //
 // cuBLAS path (n_tokens > 8, types without their own kernel):
 //  * Quantized weights: bands of rows are dequantized to an f16 scratch (at most kScratchBytes, the
@@ -230,13 +230,17 @@ void gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, bool
     }
 }
 
-// LLCUDA_GEMM_TILE4=0 sends Q4_0/Q4_K products through the cuBLAS path too (A/B comparisons).
-bool tile4_gemm_enabled() {
-    static const bool on = [] {
-        const char* v = std::getenv("LLCUDA_GEMM_TILE4");
-        return !(v && std::string(v) == "0");
+// The most tokens gemm_tile4 takes; above, a chunk-wise dequantization to f16 plus cuBLAS is
+// faster (H200, Llama-3-8B shapes: gemm_tile4 runs mma.sync at 250-290 TFLOP/s from 128 tokens
+// up, cuBLAS on sm_90 at 400-580, and the f16 band costs ~2.6 bytes per weight once per call).
+// LLCUDA_GEMM_TILE4_MAX overrides it (0: never gemm_tile4), for A/B comparisons.
+uint32_t tile4_gemm_max_tokens() {
+    static const uint32_t max_tokens = [] {
+        const char* v = std::getenv("LLCUDA_GEMM_TILE4_MAX");
+        const uint32_t n = v && *v ? uint32_t(std::strtoul(v, nullptr, 10)) : 128u;
+        return gemm_tile4_supported() ? n : 0u;
     }();
-    return on && gemm_tile4_supported();
+    return max_tokens;
 }
 
 void tile4_gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, const MatmulFusion& f,
@@ -269,7 +273,7 @@ void matmul(const DeviceMatrix& w, const float* x, uint32_t n_tokens, float* y, 
         else matvec_rows(w, x, n_tokens, y, fusion, stream);
         return;
     }
-    if (w.layout == kLayoutTile4 && tile4_gemm_enabled()) {  // applies the norm itself
+    if (w.layout == kLayoutTile4 && n_tokens <= tile4_gemm_max_tokens()) {  // applies the norm itself
         tile4_gemm_path(w, x, n_tokens, y, fusion, ws.impl(), stream);
         return;
     }

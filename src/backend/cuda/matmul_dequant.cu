@@ -1,12 +1,14 @@
 // Dequantization of a band of rows into a dense f16 or f32 scratch matrix, for the GEMM path.
-// One thread writes 8 consecutive values of a row (a 16-byte f16 store). This is the simple,
-// value-by-value decoder: correct for every type; making prefill fast is a later step.
+// One thread writes 8 consecutive values of a row (a 16-byte f16 store), value by value: correct
+// for every type and layout. Tile-layout matrices (Q4_0, Q4_K) to f16 go through the chunk-wise
+// decoder of dequant_tile4.cu instead.
 #include <cuda_fp16.h>
 
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/decode_dispatch.cuh"
+#include "backend/cuda/matmul_layout.h"
 
 namespace llcuda::cuda {
 namespace {
@@ -53,6 +55,10 @@ void dequant_rows(const DeviceMatrix& w, uint64_t row0, uint64_t n, Out* out, cu
 }  // namespace
 
 void dequant_rows_f16(const DeviceMatrix& w, uint64_t row0, uint64_t n, void* out, cudaStream_t stream) {
+    if (w.layout == kLayoutTile4 && row0 % kTileRows == 0) {  // whole chunks at a time (dequant_tile4.cu)
+        dequant_tile4_f16(w, row0, n, static_cast<__half*>(out), stream);
+        return;
+    }
     dequant_rows(w, row0, n, static_cast<__half*>(out), stream);
 }
 

@@ -1,6 +1,7 @@
 // Declarations shared by the matmul module's files (not part of the kernel interface).
 #pragma once
 
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -43,6 +44,8 @@ void matvec_tile4_prepare();
 // (matmul_dequant.cu). Used for the GEMM scratch.
 void dequant_rows_f16(const DeviceMatrix& w, uint64_t row0, uint64_t n, void* out, cudaStream_t stream);
 void dequant_rows_f32(const DeviceMatrix& w, uint64_t row0, uint64_t n, float* out, cudaStream_t stream);
+// The tile-layout decoder behind dequant_rows_f16 (dequant_tile4.cu); row0 a multiple of 16.
+void dequant_tile4_f16(const DeviceMatrix& w, uint64_t row0, uint64_t n, __half* out, cudaStream_t stream);
 
 // "tensor 'name' (type)" for error messages.
 std::string describe_matrix(const DeviceMatrix& w);
