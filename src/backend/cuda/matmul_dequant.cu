@@ -95,15 +95,18 @@ __global__ void dequant_items_kernel(const uint8_t* __restrict__ quant, const ui
 template <class Out>
 void dequant_rows(const DeviceMatrix& w, uint64_t row0, uint64_t n, Out* out, cudaStream_t stream) {
     if (w.layout == kLayoutRows) {
-        dispatch_decoder(w, [&](auto type_tag, auto) {
-            constexpr GgmlType T = decltype(type_tag)::value;
-            using Tr = rows::Traits<T>;
-            const uint64_t nb = rows_blocks_per_row(T, w.n_cols);
-            const uint64_t work = n * nb * Tr::kIPB;
-            const unsigned blocks = unsigned(std::min<uint64_t>((work + 255) / 256, uint64_t(device_limits().sm_count) * 32));
-            dequant_items_kernel<T, Out><<<blocks, 256, 0, stream>>>(w.data, w.data + w.aux_offset, nb, row0, n,
-                                                                    uint32_t(w.n_cols), out);
-            check_launch("dequant_items_kernel");
+        dispatch_decoder(w, [&](auto type_tag, auto tile_tag) {
+            if constexpr (!decltype(tile_tag)::value) {  // (the tile instances exist only for the switch)
+                constexpr GgmlType T = decltype(type_tag)::value;
+                using Tr = rows::Traits<T>;
+                const uint64_t nb = rows_blocks_per_row(T, w.n_cols);
+                const uint64_t work = n * nb * Tr::kIPB;
+                const unsigned blocks =
+                    unsigned(std::min<uint64_t>((work + 255) / 256, uint64_t(device_limits().sm_count) * 32));
+                dequant_items_kernel<T, Out><<<blocks, 256, 0, stream>>>(w.data, w.data + w.aux_offset, nb, row0, n,
+                                                                        uint32_t(w.n_cols), out);
+                check_launch("dequant_items_kernel");
+            }
         });
         return;
     }
