@@ -41,6 +41,8 @@ def one_request(url, headers, body):
         if not line.startswith(b"data: ") or line == b"data: [DONE]":
             continue
         chunk = json.loads(line[6:])
+        if chunk.get("error"):  # the server failed the request after the 200 header went out
+            raise RuntimeError(f"error in the stream: {json.dumps(chunk['error'])[:300]}")
         if chunk.get("usage"):
             usage_tokens = chunk["usage"]["completion_tokens"]
         if not chunk.get("choices") or not chunk["choices"][0].get("text"):
@@ -53,7 +55,10 @@ def one_request(url, headers, body):
         last = now
         n_tokens += 1
     conn.close()
-    return ttft, gaps, usage_tokens if usage_tokens is not None else n_tokens
+    n_out = usage_tokens if usage_tokens is not None else n_tokens
+    if n_out == 0:
+        raise RuntimeError("the stream ended without a token")
+    return ttft, gaps, n_out
 
 
 def run_level(args, n_clients, vocab):

@@ -1,8 +1,6 @@
 // Dequantization of a band of rows into a dense f16 or f32 scratch matrix, for the GEMM path.
-//  * Rows layout: one thread per 16-byte item, decoded with the matrix-vector kernels' per-type
-//    traits (matvec_rows.cuh: codes to floats without I2F, one scale and offset per segment), each
-//    segment written with 8-byte (f16) or 16-byte (f32) stores. The value-by-value decoder this
-//    replaced re-derived every value's block and scales and ran the H200 at ~0.8 TB/s.
+//  * Rows layout: items decoded with the matrix-vector kernels' per-type traits (matvec_rows.cuh:
+//    codes to floats without I2F, one scale and offset per segment), 8 values per thread.
 //  * Tile layout (Q4_0, Q4_K) to f16: the chunk-wise decoder of dequant_tile4.cu.
 //  * Anything else (tile layout to f32): value by value (decode_dispatch.cuh), 8 values a thread.
 #include <cuda_fp16.h>
@@ -45,48 +43,61 @@ __global__ void dequant_rows_kernel(Dec dec, uint64_t row0, uint64_t n_rows, uin
     }
 }
 
-// One thread per item of rows [row0, row0 + n_rows); out row r = matrix row row0 + r.
+// One thread per group of 8 consecutive values (4 for f32 rows) of an item, so that consecutive
+// threads write consecutive 16-byte pieces (one item per thread wrote 8-byte pieces 32 bytes
+// apart: a quarter of each sector per store, slower than the value-by-value decoder it replaced).
+// The item is loaded by each of its threads (L1 hits). Out row r = matrix row row0 + r.
 template <GgmlType T, class Out>
 __global__ void dequant_items_kernel(const uint8_t* __restrict__ quant, const uint8_t* __restrict__ side, uint64_t nb,
                                      uint64_t row0, uint64_t n_rows, uint32_t n_cols, Out* __restrict__ out) {
     using Tr = rows::Traits<T>;
     constexpr RowsGeom G = rows_geom(T);
-    const uint64_t items_per_row = nb * Tr::kIPB;
-    const uint64_t total = n_rows * items_per_row;
+    constexpr int kGroup = Tr::kSegLen < 8 ? Tr::kSegLen : 8;           // values per thread
+    constexpr int kGroupsPerItem = Tr::kNSeg * (Tr::kSegLen / kGroup);
+    const uint64_t units_per_row = nb * Tr::kIPB * kGroupsPerItem;
+    const uint64_t total = n_rows * units_per_row;
     for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += uint64_t(gridDim.x) * blockDim.x) {
-        const uint64_t r = i / items_per_row, in_row = i - r * items_per_row;
-        const uint64_t b = in_row / Tr::kIPB;
-        const int sub = int(in_row % Tr::kIPB);
+        const uint64_t r = i / units_per_row, in_row = i - r * units_per_row;
+        const uint64_t item = in_row / kGroupsPerItem;
+        const int grp = int(in_row % kGroupsPerItem);
+        const int seg = grp / (Tr::kSegLen / kGroup), part = grp % (Tr::kSegLen / kGroup);
+        const uint64_t b = item / Tr::kIPB;
+        const int sub = int(item % Tr::kIPB);
         const uint64_t blk = (row0 + r) * nb + b;
         const rows::Item it = Tr::load(quant + blk * G.qb, side + blk * G.sb, sub);
-        Out* dst = out + r * n_cols;
-        const uint32_t col_base = uint32_t(b) * G.elems;
+        float mul = 1.0f, add = 0.0f;
+        if constexpr (!Tr::kUnscaled) Tr::scale(it, sub, seg, mul, add);
+        if constexpr (!Tr::kHasMin) add = 0.0f;  // scale() need not set it then
+        float v[kGroup];
 #pragma unroll
-        for (int seg = 0; seg < Tr::kNSeg; ++seg) {
-            float mul = 1.0f, add = 0.0f;
-            if constexpr (!Tr::kUnscaled) Tr::scale(it, sub, seg, mul, add);
-            if constexpr (!Tr::kHasMin) add = 0.0f;  // scale() need not set it then
+        for (int k4 = 0; k4 < kGroup / 4; ++k4) {
+            const float4 c = Tr::codes(it, sub, seg, part * (kGroup / 4) + k4);
+            v[4 * k4 + 0] = fmaf(c.x, mul, add);
+            v[4 * k4 + 1] = fmaf(c.y, mul, add);
+            v[4 * k4 + 2] = fmaf(c.z, mul, add);
+            v[4 * k4 + 3] = fmaf(c.w, mul, add);
+        }
+        const uint32_t col = uint32_t(b) * G.elems + uint32_t(Tr::seg_col(sub, seg)) + uint32_t(part * kGroup);
+        Out* dst = out + r * n_cols + col;
+        if (col + kGroup <= n_cols && n_cols % kGroup == 0) {  // col is a multiple of kGroup: aligned
+            if constexpr (sizeof(Out) == 2) {
+                uint32_t u[kGroup / 2];
 #pragma unroll
-            for (int i4 = 0; i4 < Tr::kSegLen / 4; ++i4) {
-                const float4 c = Tr::codes(it, sub, seg, i4);
-                const float v[4] = {fmaf(c.x, mul, add), fmaf(c.y, mul, add), fmaf(c.z, mul, add), fmaf(c.w, mul, add)};
-                const uint32_t col = col_base + uint32_t(Tr::seg_col(sub, seg)) + 4 * uint32_t(i4);
-                if (col + 4 <= n_cols && n_cols % 4 == 0) {  // col is a multiple of 4: aligned store
-                    if constexpr (sizeof(Out) == 2) {
-                        const __half2 h0 = __floats2half2_rn(v[0], v[1]), h1 = __floats2half2_rn(v[2], v[3]);
-                        uint2 u;
-                        memcpy(&u.x, &h0, 4);
-                        memcpy(&u.y, &h1, 4);
-                        *reinterpret_cast<uint2*>(dst + col) = u;
-                    } else {
-                        *reinterpret_cast<float4*>(dst + col) = make_float4(v[0], v[1], v[2], v[3]);
-                    }
-                } else {
-                    for (uint32_t k = 0; k < 4 && col + k < n_cols; ++k) {
-                        if constexpr (sizeof(Out) == 2) dst[col + k] = __float2half_rn(v[k]);
-                        else dst[col + k] = v[k];
-                    }
+                for (int k = 0; k < kGroup / 2; ++k) {
+                    const __half2 h = __floats2half2_rn(v[2 * k], v[2 * k + 1]);
+                    memcpy(&u[k], &h, 4);
                 }
+                if constexpr (kGroup == 8) *reinterpret_cast<uint4*>(dst) = make_uint4(u[0], u[1], u[2], u[3]);
+                else *reinterpret_cast<uint2*>(dst) = make_uint2(u[0], u[1]);
+            } else {
+#pragma unroll
+                for (int k4 = 0; k4 < kGroup / 4; ++k4)
+                    reinterpret_cast<float4*>(dst)[k4] = make_float4(v[4 * k4], v[4 * k4 + 1], v[4 * k4 + 2], v[4 * k4 + 3]);
+            }
+        } else {
+            for (uint32_t k = 0; k < uint32_t(kGroup) && col + k < n_cols; ++k) {
+                if constexpr (sizeof(Out) == 2) dst[k] = __float2half_rn(v[k]);
+                else dst[k] = v[k];
             }
         }
     }
@@ -100,7 +111,7 @@ void dequant_rows(const DeviceMatrix& w, uint64_t row0, uint64_t n, Out* out, cu
                 constexpr GgmlType T = decltype(type_tag)::value;
                 using Tr = rows::Traits<T>;
                 const uint64_t nb = rows_blocks_per_row(T, w.n_cols);
-                const uint64_t work = n * nb * Tr::kIPB;
+                const uint64_t work = n * nb * Tr::kIPB * Tr::kNSeg * (Tr::kSegLen / (Tr::kSegLen < 8 ? Tr::kSegLen : 8));
                 const unsigned blocks =
                     unsigned(std::min<uint64_t>((work + 255) / 256, uint64_t(device_limits().sm_count) * 32));
                 dequant_items_kernel<T, Out><<<blocks, 256, 0, stream>>>(w.data, w.data + w.aux_offset, nb, row0, n,
