@@ -660,11 +660,11 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
     if (batch.n_tokens == 0) return;
     kv::check_shape("attention", kv_type, p.n_head, p.n_head_kv, p.head_dim_k, p.head_dim_v, batch, kv);
     if (q_stride < uint64_t(p.n_head) * p.head_dim_k) ops::invalid("attention: q row stride smaller than its heads");
-    // f16 caches at the shapes the tensor-core kernel covers go there (ops_attention_mma.cu says
-    // which); q8_0, other head dims, groups over 8, short decode contexts and tiny batches stay here.
+    // f16 and q8_0 caches at the shapes the tensor-core kernel covers go there (ops_attention_mma.cu
+    // says which); other head dims, groups over 8, short decode contexts and tiny batches stay here.
     if (attention_uses_mma(p, kv_type, batch.n_tokens, batch.n_seqs, batch.max_kv_len, q, q_stride) &&
         (reinterpret_cast<uintptr_t>(out) & 7u) == 0) {
-        attention_mma(q, q_stride, p, batch, kv, out, scratch, stream);
+        attention_mma(q, q_stride, p, batch, kv, kv_type, out, scratch, stream);
         return;
     }
     const Plan plan = make_plan(p, kv_type, batch.n_tokens, batch.n_seqs, batch.max_kv_len, sm_count());

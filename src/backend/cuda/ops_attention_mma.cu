@@ -1,14 +1,15 @@
-// Causal attention over the paged f16 KV cache on tensor cores (FlashAttention-2 on
-// mma.sync.m16n8k16, f16 inputs, f32 accumulation). attention() (ops_attention.cu) sends f16
-// caches here when attention_uses_mma() says so; everything else keeps the CUDA-core kernel.
+// Causal attention over the paged f16 or q8_0 KV cache on tensor cores (FlashAttention-2 on
+// mma.sync.m16n8k16, f16 inputs, f32 accumulation). attention() (ops_attention.cu) sends caches
+// here when attention_uses_mma() says so; everything else keeps the CUDA-core kernel.
 //
 // Rows. A block owns one KV head and a tile of batch tokens of ONE sequence run (consecutive
 // tokens with the same token_seq); its query rows are the (token, query head) pairs of that tile,
 // token-major: row r = (token r / group, head r % group) of the KV head's group. So every K/V tile
 // brought into shared memory serves the whole GQA group of every token of the tile.
 //   prefill config: 4 warps x 16 rows = 64 rows (64 / group tokens), each warp all keys of a tile;
-//   decode config:  1 token, its group padded to one 16-row mma tile, the 4 warps take a quarter
-//                   of each K/V tile's keys each and merge (m, l, acc) through shared memory.
+//   decode config:  1 token, its group padded to one 16-row mma tile, 2 warps that take half of
+//                   each 32-position K/V tile each (16 keys) and merge (m, l, acc) through shared
+//                   memory at the end.
 // Tiles per sequence run: with one sequence (n_seqs == 1) or pure decode (1 token per tile) they
 // are fixed; otherwise a one-block planner kernel cuts the runs of token_seq into tiles of at most
 // 64 / group tokens and writes their first tokens to the scratch, so a decode token in a mixed
@@ -16,10 +17,18 @@
 // found on the device, so nothing assumes token_seq is sorted: an unsorted batch only makes more
 // tiles (blocks then loop over the tile list).
 //
-// K/V tiles. BN positions (64; 32 at head_dim 256 in the prefill config) of K and V are copied with
+// K/V tiles. BN positions (prefill 64, 32 at head_dim 256; decode 32) of K and V are copied with
 // cp.async (16 bytes per thread and row part; a plain load before sm_80) straight from their slots
 // (page table looked up per position, never beyond the run's last position: positions past it
-// are zero-filled), double-buffered: tile i+1 is in flight while tile i is computed. Shared rows
+// are zero-filled) into a ring of NS stages: tiles i+1 .. i+NS-1 are in flight while tile i is
+// computed (MmaCfg::NS: prefill 2, decode 4, 3 at head_dim 256). In the decode config each warp
+// copies, converts and reads only its own 16 rows of every tile, so its stages are private and
+// the pipeline has no block barrier (__syncwarp orders cp.async data between its lanes).
+// q8_0 caches: the int8 quants (16-byte copies) and the row's f16 scales (one D/16-byte copy) go
+// into NS raw stages (half the bytes of f16, so NS is deeper for the same shared memory: prefill
+// 3, 2 at head_dim 256; decode 6, 4 at 256), and each tile, once landed, is converted (quant *
+// scale, rounded to f16 once, a byte permute and two half2 operations per pair) into a single f16
+// stage that the products below read exactly as they read an f16 tile. Shared rows
 // are padded by 16 bytes (stride head_dim + 8 halves), so ldmatrix's eight 16-byte rows fall in
 // distinct banks. S = Q K^T from ldmatrix'd K (B operand, no transpose), P V from ldmatrix.trans'd
 // V; P reuses S's accumulator registers as the A operand (f16). Q is converted to f16 (times
@@ -39,7 +48,31 @@
 // Tolerance. q and P are rounded to f16 (relative 2^-11 at worst), K/V are f16 already, products
 // and sums f32: against float64 on the decoded cache the normalized error should be 2e-4 - 6e-4
 // (q rounding shifts each score by ~3e-4 relative; P rounding perturbs each weight by ~3e-4,
-// averaging out over keys); tests/cuda/attention_cases.cu accepts 2e-3.
+// averaging out over keys); tests/cuda/attention_cases.cu accepts 2e-3. q8_0 adds one rounding
+// of each K and V value (quant * scale to f16; the q8_0 rounding itself is in the decoded
+// reference): a lane-level emulation gave 3-4e-4 against 2-3e-4 for f16 on the same shapes.
+//
+// Decode at depth, what changed and why (was: 4 warps x 64-position tiles, 2 block-wide stages,
+// 3 blocks/SM at head_dim 128; ~2.9 TB/s of 4.27 at 16k on an H200, from end-to-end tok/s). A
+// decode block's products are tiny, so its time is the latency of the tiles it waits for; with two stages a
+// block had one tile (32 KB) in flight most of the time and two only briefly, each refill
+// waiting for its page-table read, behind a block barrier that made every warp wait for the
+// slowest. Now: 2 warps per block, each with a private 4-stage ring of 16-key tiles (8.5 KB per
+// stage and warp at head_dim 128): the same 74 KB per block and 3 blocks/SM, but 3 of 4 stages
+// in flight per warp instead of 1-2 of 2 per block, ~150 KB per SM instead of ~100 KB, and no
+// block barrier in the loop. Expected: decode at 16k-32k closer to the copy bandwidth (target
+// 80-85 % instead of 68 %), q8_0 at ~half the f16 time at the same depth. The split planner is
+// unchanged (a wave of blocks, splits of whole 32-position tiles, >= 2 tiles each): Llama-3-8B at
+// 16k on 132 SMs: 8 KV heads x 47 splits of 352 positions (376 blocks <= 396 slots); at 4k: 43
+// splits of 96 (latency-bound: 3 tiles per block); at 32k: 49 splits of 672. The merge reads
+// 32 heads x splits x 130 floats (~0.8 MB at 16k, ~1 % of the K/V bytes) in a second kernel that
+// PDL overlaps with the tail; what remains is its 2-3 dependent memory round trips (~1-2 us).
+//
+// Prefill: unchanged for f16 (2 stages, 4 warps, 190-240 registers, 2 blocks/SM). The likely
+// limits at 63-171 TFLOP/s: mma.sync (not wgmma) issue from 8 warps per SM, ldmatrix of K and V
+// re-done by each of the 4 warps (4x the shared-memory reads of one warpgroup-wide operand), the
+// block barrier per tile, and at 512 tokens too few blocks (8 tiles x 8 heads = 64 < 132 SMs).
+// Going further means wgmma with TMA-fed swizzled tiles (sm_90 only), not a tweak here.
 //
 // PDL: the kernels call pdl_wait() before reading anything (the tile list comes from the planner,
 // q and the newest K/V rows from the kernels before) and let the next kernel start right after.
@@ -75,28 +108,52 @@ constexpr uint32_t kMinSplitTiles = 2;      // a split covers at least this many
 constexpr int kPlanThreads = 1024;
 constexpr float kLog2e = 1.4426950408889634f;
 
-template <int D, bool kDecode>
+// Kernel configurations: <head_dim, decode config, q8_0 cache>.
+//   prefill: 4 warps x 16 query rows; every warp reads all BN keys of a tile, so the K/V stages are
+//            shared by the block (block barriers).
+//   decode:  2 warps x one 16-row tile; warp wk owns keys [16 wk, 16 wk + 16) of every 32-position
+//            tile and loads, converts and reads only those rows, so its pipeline needs no block
+//            barrier (warp-private stages, __syncwarp only) and runs NS - 1 tiles ahead.
+// Stages (NS): f16 tiles are copied straight into NS f16 stages. q8_0 tiles are copied (int8 quants
+// and f16 scales, half the bytes) into NS raw stages and converted, one tile at a time, into a
+// single f16 stage the products read; NS is as deep as the same shared memory allows.
+template <int D, bool kDecode, bool kQ8>
 struct MmaCfg {
     static constexpr int WR = kDecode ? 1 : 4;  // warps along the query rows (16 rows each)
-    static constexpr int WK = kDecode ? 4 : 1;  // warps along the keys of one K/V tile
+    static constexpr int WK = kDecode ? 2 : 1;  // warps along the keys of one K/V tile
     static constexpr int kWarps = WR * WK, kThreads = kWarps * 32;
-    static constexpr int BM = 16 * WR;                            // query rows per block
-    static constexpr int BN = (!kDecode && D == 256) ? 32 : 64;   // positions per K/V tile
-    static constexpr int KW = BN / WK;                            // keys per warp per tile
-    static constexpr int LD = D + 8;                              // shared row stride (halves)
+    static constexpr int BM = 16 * WR;                           // query rows per block
+    static constexpr int BN = (kDecode || D == 256) ? 32 : 64;   // positions per K/V tile
+    static constexpr int KW = BN / WK;                           // keys per warp per tile
+    static constexpr int LD = D + 8;                             // shared row stride (halves)
     static constexpr bool kQInRegs = D <= 128;
-    // Residency the register allocation must allow; shared memory gives about the same.
-    static constexpr int kMinBlocks = kDecode ? (D == 64 ? 4 : D == 128 ? 3 : 1) : 2;
+    static constexpr bool kWarpPrivate = kDecode;                // each warp loads the rows it reads
+    // The threads that load (and convert) one tile's rows together, and how many rows they take.
+    static constexpr int kLoadThreads = kWarpPrivate ? 32 : kThreads;
+    static constexpr int kLoadRows = kWarpPrivate ? KW : BN;
+    static constexpr int NS = kDecode ? (kQ8 ? (D == 256 ? 4 : 6) : (D == 256 ? 3 : 4))
+                                      : (kQ8 && D != 256 ? 3 : 2);
+    // Residency the register allocation must allow; shared memory gives the same (sm_90, 228 KB
+    // per SM): decode 5 / 3 / 2 blocks at head_dim 64 / 128 / 256, prefill 2.
+    static constexpr int kMinBlocks = kDecode ? (D == 64 ? 5 : D == 128 ? 3 : 2) : 2;
     static constexpr uint32_t kQBytes = BM * LD * 2;     // s_q (BM, LD) half
-    static constexpr uint32_t kTileBytes = BN * LD * 2;  // one K or V stage (BN, LD) half
-    static constexpr uint32_t kSmemBytes = kQBytes + 4 * kTileBytes;  // Q, K x 2 stages, V x 2 stages
-    // Decode merge: per warp and lane D/2 accumulator floats and (mA, mB, lA, lB), over the K/V stages.
+    static constexpr uint32_t kTileBytes = BN * LD * 2;  // one K or V f16 stage (BN, LD) half
+    static constexpr int kF16Stages = kQ8 ? 1 : NS;
+    static constexpr uint32_t kScaleRow = D / 32 * 2;    // q8_0 scale bytes of one row (head)
+    // One raw q8_0 stage: K quants (BN, D) int8, V quants (BN, D), K scales (BN, D/32) f16, V scales.
+    static constexpr uint32_t kRawStageBytes = kQ8 ? 2 * BN * (D + kScaleRow) : 0;
+    static constexpr uint32_t kSmemBytes = kQBytes + kF16Stages * 2 * kTileBytes + NS * kRawStageBytes;
+    // Decode merge: per warp and lane D/2 accumulator floats and (mA, mB, lA, lB), over the stages.
     static constexpr uint32_t kMergeBytes = WK > 1 ? uint32_t(WK * WR * 32 * (D / 2 + 4) * 4) : 0;
     static constexpr uint32_t kTileTokensMax = 64;       // s_pos / s_seq size; >= BM / 1
     static_assert(KW % 16 == 0, "P·V needs whole k16 steps per warp");
-    static_assert(kMergeBytes <= 4 * kTileBytes, "merge buffer must fit in the K/V stages");
-    static_assert(kThreads % (D / 8) == 0 && BN % (kThreads / (D / 8)) == 0, "loader mapping");
+    static_assert(kMergeBytes <= kSmemBytes - kQBytes, "merge buffer must fit in the K/V stages");
+    static_assert(kLoadThreads % (D / 8) == 0 && kLoadRows % (kLoadThreads / (D / 8)) == 0, "f16 loader mapping");
+    static_assert(kLoadThreads % (D / 16) == 0 && kLoadRows % (kLoadThreads / (D / 16)) == 0, "q8_0 loader mapping");
+    static_assert(2 * kLoadRows <= kLoadThreads, "q8_0 scale loads: one thread per row of K and of V");
+    static_assert(kLoadRows * (D / 8) % kLoadThreads == 0, "q8_0 conversion mapping");
     static_assert(BM <= int(kTileTokensMax), "token arrays");
+    static_assert(NS >= 2, "at least double buffering");
 };
 
 struct MmaArgs {
@@ -109,9 +166,10 @@ struct MmaArgs {
     const int32_t* token_seq;
     const int32_t* page_tables;
     uint32_t table_stride, block_size;
-    const __half* k_pool;
-    const __half* v_pool;
-    uint32_t slot_halves;          // n_head_kv * D: one slot of K or V (f16, no padding at D % 8 == 0)
+    const uint8_t* k_pool;
+    const uint8_t* v_pool;
+    uint32_t slot_bytes;           // one slot of K or V (ops_kv.cuh; the same for both: dk == dv)
+    uint32_t scales_at;            // q8_0: byte offset of the scales in a slot (n_head_kv * D)
     uint32_t n_tiles;              // fixed tiling: tile i = tokens [i * tokens_per_tile, +tokens_per_tile)
     const int32_t* tile_start;     // planned tiling (or nullptr): first token of each tile (one run each)
     const int32_t* tile_count;     // number of planned tiles
@@ -147,6 +205,47 @@ __device__ __forceinline__ void cp_async_wait() {
 #endif
 }
 
+// N (4, 8 or 16) bytes global -> shared through L1 (cp.async.cg only takes 16): the q8_0 scales of
+// one row. Zero-filled when !valid, as cp_async16.
+template <int N>
+__device__ __forceinline__ void cp_async_small(void* dst, const void* src, bool valid) {
+    static_assert(N == 4 || N == 8 || N == 16, "cp.async sizes");
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const uint32_t d = uint32_t(__cvta_generic_to_shared(dst));
+    const int n = valid ? N : 0;
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;" ::"r"(d), "l"(src), "n"(N), "r"(n));
+#else
+    if constexpr (N == 4) {
+        *reinterpret_cast<uint32_t*>(dst) = valid ? *reinterpret_cast<const uint32_t*>(src) : 0u;
+    } else if constexpr (N == 8) {
+        *reinterpret_cast<uint2*>(dst) = valid ? *reinterpret_cast<const uint2*>(src) : make_uint2(0, 0);
+    } else {
+        *reinterpret_cast<uint4*>(dst) = valid ? *reinterpret_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
+    }
+#endif
+}
+
+// Eight q8_0 quants (one uint2, element 0 in the low byte) times their block's scale, as eight
+// halves (element 0 in the low half of .x). Each int8 q, offset to q + 128, becomes the low byte
+// of the half 1024 + q + 128 (one byte permute per pair); subtracting 1152 gives q exactly, and
+// the product with the scale is rounded once (to f16, like q and P: 2^-11 relative at most).
+__device__ __forceinline__ uint4 dequant_q8x8(uint2 quants, __half scale) {
+    const __half2 s2 = __half2half2(scale);
+    const __half2 bias = __float2half2_rn(1152.0f);
+    const uint32_t lo = quants.x ^ 0x80808080u, hi = quants.y ^ 0x80808080u;
+    const uint32_t w[4] = {__byte_perm(lo, 0x64646464u, 0x5140u), __byte_perm(lo, 0x64646464u, 0x5342u),
+                           __byte_perm(hi, 0x64646464u, 0x5140u), __byte_perm(hi, 0x64646464u, 0x5342u)};
+    uint32_t r[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        __half2 h;
+        memcpy(&h, &w[i], 4);
+        h = __hmul2(__hsub2(h, bias), s2);
+        memcpy(&r[i], &h, 4);
+    }
+    return make_uint4(r[0], r[1], r[2], r[3]);
+}
+
 // Four 8x8 b16 matrices; lane l gives the address of row l % 8 of matrix l / 8.
 __device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const __half* p) {
     const uint32_t a = uint32_t(__cvta_generic_to_shared(p));
@@ -172,15 +271,17 @@ __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
 // Grid: x = tile slot * n_head_kv + KV head (blocks loop over the tiles, slot, slot + slots, ...),
 // y = split. Fragment notation as in mma_f16.cuh: lane = 4g + t; this thread's accumulator rows are
 // A = 16 wr + g and B = A + 8 of the block's rows.
-template <int D, bool kDecode>
-__global__ void __launch_bounds__(MmaCfg<D, kDecode>::kThreads, MmaCfg<D, kDecode>::kMinBlocks)
+template <int D, bool kDecode, bool kQ8>
+__global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, kDecode, kQ8>::kMinBlocks)
     attention_mma_kernel(const MmaArgs a) {
-    using C = MmaCfg<D, kDecode>;
-    constexpr int BN = C::BN, KW = C::KW, LD = C::LD, BM = C::BM;
+    using C = MmaCfg<D, kDecode, kQ8>;
+    constexpr int BN = C::BN, KW = C::KW, LD = C::LD, BM = C::BM, NS = C::NS;
+    constexpr int GT = C::kLoadThreads, GR = C::kLoadRows;
     extern __shared__ __align__(16) uint8_t smem[];
     __half* const s_q = reinterpret_cast<__half*>(smem);                // (BM, LD)
-    __half* const s_k = reinterpret_cast<__half*>(smem + C::kQBytes);   // (2, BN, LD)
-    __half* const s_v = s_k + 2 * BN * LD;                              // (2, BN, LD)
+    __half* const s_k = reinterpret_cast<__half*>(smem + C::kQBytes);   // (kF16Stages, BN, LD)
+    __half* const s_v = s_k + C::kF16Stages * BN * LD;                  // (kF16Stages, BN, LD)
+    uint8_t* const s_raw = smem + C::kQBytes + C::kF16Stages * 2 * C::kTileBytes;  // (NS, kRawStageBytes)
     __shared__ int32_t s_pos[C::kTileTokensMax], s_seq[C::kTileTokensMax];
 
     const uint32_t tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
@@ -241,29 +342,101 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode>::kThreads, MmaCfg<D, kDecod
             const uint32_t n_kv_tiles = jend > jbeg ? (jend - jbeg + BN - 1) / BN : 0;
             const int32_t* table = a.page_tables + uint64_t(seq) * a.table_stride;
 
-            // K and V rows of positions [base, base + BN) into stage `stage`; positions >= jend are
-            // zero-filled and their page-table entries never read.
+            // The rows this thread loads and converts: the block's whole tile (prefill) or its warp's
+            // KW rows (decode, warp-private stages); gt numbers the thread among the GT that share them.
+            const uint32_t row0 = C::kWarpPrivate ? wk * KW : 0u;
+            const uint32_t gt = C::kWarpPrivate ? lane : tid;
+
+            // Slot of position j (< jend: its page-table entry exists).
+            auto slot_of = [&](uint32_t j) {
+                const uint32_t blk = j / bs;
+                return uint64_t(uint32_t(table[blk])) * bs + (j - blk * bs);
+            };
+            // K and V rows [row0, row0 + GR) of the tile at positions [base, base + BN) into stage
+            // `stage` (f16: its f16 stage; q8_0: its raw stage); positions >= jend are zero-filled and
+            // their page-table entries never read.
             auto load_tile = [&](int stage, uint32_t base) {
-                constexpr int CPR = D / 8, RPP = C::kThreads / CPR;  // 16-byte parts per row, rows per pass
-                const uint32_t c = tid % CPR;
-                __half* sk = s_k + stage * BN * LD + c * 8;
-                __half* sv = s_v + stage * BN * LD + c * 8;
+                if constexpr (!kQ8) {
+                    constexpr int CPR = D / 8, RPP = GT / CPR;  // 16-byte parts per row, rows per pass
+                    const uint32_t c = gt % CPR;
+                    __half* sk = s_k + stage * BN * LD + c * 8;
+                    __half* sv = s_v + stage * BN * LD + c * 8;
 #pragma unroll
-                for (int i = 0; i < BN / RPP; ++i) {
-                    const uint32_t r = tid / CPR + uint32_t(i * RPP);
-                    const uint32_t j = base + r;
-                    const bool ok = j < jend;
-                    const __half* kp = a.k_pool;
-                    const __half* vp = a.v_pool;
-                    if (ok) {
-                        const uint32_t blk = j / bs;
-                        const uint64_t slot = uint64_t(uint32_t(table[blk])) * bs + (j - blk * bs);
-                        const uint64_t off = slot * a.slot_halves + kvh * D + c * 8;
-                        kp += off;
-                        vp += off;
+                    for (int i = 0; i < GR / RPP; ++i) {
+                        const uint32_t r = row0 + gt / CPR + uint32_t(i * RPP);
+                        const uint32_t j = base + r;
+                        const bool ok = j < jend;
+                        const uint8_t* kp = a.k_pool;
+                        const uint8_t* vp = a.v_pool;
+                        if (ok) {
+                            const uint64_t off = slot_of(j) * a.slot_bytes + (kvh * D + c * 8) * 2;
+                            kp += off;
+                            vp += off;
+                        }
+                        cp_async16(sk + r * LD, kp, ok);
+                        cp_async16(sv + r * LD, vp, ok);
                     }
-                    cp_async16(sk + r * LD, kp, ok);
-                    cp_async16(sv + r * LD, vp, ok);
+                } else {
+                    // Quants: 16-byte parts (D / 16 per row); scales: one copy of D / 16 bytes per row
+                    // of K (threads 0 .. GR-1) and of V (GR .. 2 GR - 1).
+                    constexpr int QPR = D / 16, RPQ = GT / QPR;
+                    uint8_t* raw = s_raw + stage * C::kRawStageBytes;
+                    const uint32_t c = gt % QPR;
+#pragma unroll
+                    for (int i = 0; i < GR / RPQ; ++i) {
+                        const uint32_t r = row0 + gt / QPR + uint32_t(i * RPQ);
+                        const uint32_t j = base + r;
+                        const bool ok = j < jend;
+                        const uint8_t* kp = a.k_pool;
+                        const uint8_t* vp = a.v_pool;
+                        if (ok) {
+                            const uint64_t off = slot_of(j) * a.slot_bytes + kvh * D + c * 16;
+                            kp += off;
+                            vp += off;
+                        }
+                        cp_async16(raw + r * D + c * 16, kp, ok);
+                        cp_async16(raw + BN * D + r * D + c * 16, vp, ok);
+                    }
+                    if (gt < uint32_t(2 * GR)) {
+                        const uint32_t is_v = gt / GR, r = row0 + gt % GR;
+                        const uint32_t j = base + r;
+                        const bool ok = j < jend;
+                        const uint8_t* p = is_v ? a.v_pool : a.k_pool;
+                        if (ok) p += slot_of(j) * a.slot_bytes + a.scales_at + kvh * C::kScaleRow;
+                        cp_async_small<C::kScaleRow>(raw + 2 * BN * D + (is_v * BN + r) * C::kScaleRow, p, ok);
+                    }
+                }
+            };
+            // q8_0: raw stage `stage`, rows [row0, row0 + GR), -> the f16 stage 0 (8 elements per step).
+            auto convert_tile = [&](int stage) {
+                if constexpr (kQ8) {
+                    constexpr int CPR = D / 8;
+                    const uint8_t* raw = s_raw + stage * C::kRawStageBytes;
+#pragma unroll
+                    for (int kv = 0; kv < 2; ++kv) {
+                        const uint8_t* quants = raw + kv * BN * D;
+                        const __half* scales =
+                            reinterpret_cast<const __half*>(raw + 2 * BN * D + kv * BN * C::kScaleRow);
+                        __half* dst = kv ? s_v : s_k;
+#pragma unroll 4
+                        for (int i = 0; i < GR * CPR / GT; ++i) {
+                            const uint32_t idx = gt + uint32_t(i * GT);
+                            const uint32_t r = row0 + idx / CPR, c = idx % CPR;
+                            const uint2 qv = *reinterpret_cast<const uint2*>(quants + r * D + c * 8);
+                            const __half sc = scales[r * (D / 32) + c / 4];
+                            *reinterpret_cast<uint4*>(dst + r * LD + c * 8) = dequant_q8x8(qv, sc);
+                        }
+                    }
+                } else {
+                    (void)stage;
+                }
+            };
+            // Orders the stages' writes (cp.async, conversion) and reads among the threads sharing them.
+            auto stage_sync = [] {
+                if constexpr (C::kWarpPrivate) {
+                    __syncwarp();
+                } else {
+                    __syncthreads();
                 }
             };
 
@@ -280,8 +453,12 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode>::kThreads, MmaCfg<D, kDecod
                 }
                 *reinterpret_cast<uint2*>(s_q + r * LD + 4 * c) = h;
             }
-            if (n_kv_tiles > 0) load_tile(0, jbeg);
-            cp_async_commit();
+            // Tiles 0 .. NS-2 in flight (one commit group per tile, empty past the last).
+#pragma unroll
+            for (int st = 0; st < NS - 1; ++st) {
+                if (uint32_t(st) < n_kv_tiles) load_tile(st, jbeg + uint32_t(st) * BN);
+                cp_async_commit();
+            }
             __syncthreads();  // s_q
 
             // Q fragments of this warp's 16 rows, k-step kk (16 dims): ldmatrix x4 (rows 0-7 / 8-15
@@ -299,11 +476,19 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode>::kThreads, MmaCfg<D, kDecod
             float m_a = -INFINITY, m_b = -INFINITY, l_a = 0.0f, l_b = 0.0f;  // l: this thread's columns only
 
             for (uint32_t it = 0; it < n_kv_tiles; ++it) {
-                const int stage = int(it & 1);
-                if (it + 1 < n_kv_tiles) load_tile(stage ^ 1, jbeg + (it + 1) * BN);  // its last reader passed the barrier below
+                // Tile it + NS - 1 goes into the stage tile it - 1 used (its readers passed the
+                // trailing sync of the last iteration), then tile `it` is waited for.
+                const uint32_t next = it + uint32_t(NS - 1);
+                if (next < n_kv_tiles) load_tile(int(next % NS), jbeg + next * BN);
                 cp_async_commit();
-                cp_async_wait<1>();  // tile `it` has landed (this thread's parts)
-                __syncthreads();     // ... and everyone's
+                cp_async_wait<NS - 1>();  // tile `it` has landed (this thread's parts)
+                stage_sync();             // ... and those of the threads sharing the stage
+                int stage = int(it % NS);
+                if constexpr (kQ8) {
+                    convert_tile(stage);  // the f16 stage's last readers passed the trailing sync
+                    stage_sync();
+                    stage = 0;
+                }
 
                 const __half* sk = s_k + stage * BN * LD;
                 const __half* sv = s_v + stage * BN * LD;
@@ -401,7 +586,7 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode>::kThreads, MmaCfg<D, kDecod
                         mma_f16_16816(o[2 * nd + 1], pa, b[2], b[3]);
                     }
                 }
-                __syncthreads();  // every warp is done with this stage before it is refilled
+                stage_sync();  // every reader is done with this stage before it is refilled (or reconverted)
             }
 
             // Decode config: the key-split warps merge into warp wk == 0 through the (idle) K/V stages.
@@ -570,9 +755,9 @@ int sm_count_cached() {
 // Blocks per SM of one instantiation on the current device, after granting its dynamic shared
 // memory; 0 when it cannot run there (too little shared memory: attention() then falls back).
 // Cached per device: the first query happens at set-up (attention_scratch_bytes).
-template <int D, bool kDecode>
+template <int D, bool kDecode, bool kQ8>
 int blocks_per_sm() {
-    using C = MmaCfg<D, kDecode>;
+    using C = MmaCfg<D, kDecode, kQ8>;
     static std::atomic<int> cache[64] = {};  // 0: not asked yet, -1: cannot run, else blocks
     const int dev = device_index();
     const bool cached = dev >= 0 && dev < 64;
@@ -582,10 +767,10 @@ int blocks_per_sm() {
     int optin = 0;
     if (cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) == cudaSuccess &&
         uint32_t(optin) >= C::kSmemBytes + 2 * C::kTileTokensMax * sizeof(int32_t) &&
-        cudaFuncSetAttribute(attention_mma_kernel<D, kDecode>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+        cudaFuncSetAttribute(attention_mma_kernel<D, kDecode, kQ8>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                              int(C::kSmemBytes)) == cudaSuccess) {
         int b = 0;
-        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, attention_mma_kernel<D, kDecode>, C::kThreads,
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, attention_mma_kernel<D, kDecode, kQ8>, C::kThreads,
                                                           C::kSmemBytes) == cudaSuccess &&
             b > 0) {
             n = b;
@@ -596,16 +781,24 @@ int blocks_per_sm() {
     return n > 0 ? n : 0;
 }
 
-int blocks_per_sm(uint32_t d, bool decode) {
+template <int D>
+int blocks_per_sm(bool decode, bool q8) {
+    return decode ? (q8 ? blocks_per_sm<D, true, true>() : blocks_per_sm<D, true, false>())
+                  : (q8 ? blocks_per_sm<D, false, true>() : blocks_per_sm<D, false, false>());
+}
+
+int blocks_per_sm(uint32_t d, bool decode, KvType type) {
+    const bool q8 = type == KvType::Q8_0;
     switch (d) {
-        case 64: return decode ? blocks_per_sm<64, true>() : blocks_per_sm<64, false>();
-        case 128: return decode ? blocks_per_sm<128, true>() : blocks_per_sm<128, false>();
-        case 256: return decode ? blocks_per_sm<256, true>() : blocks_per_sm<256, false>();
+        case 64: return blocks_per_sm<64>(decode, q8);
+        case 128: return blocks_per_sm<128>(decode, q8);
+        case 256: return blocks_per_sm<256>(decode, q8);
         default: return 0;
     }
 }
 
-uint32_t tile_bn(uint32_t d, bool decode) { return !decode && d == 256 ? 32 : 64; }
+// MmaCfg::BN of the configuration (the same for both cache types).
+uint32_t tile_bn(uint32_t d, bool decode) { return decode || d == 256 ? 32 : 64; }
 
 struct MmaPlan {
     bool decode = false;           // decode config: one token per tile, key-split warps
@@ -654,11 +847,20 @@ MmaPlan make_mma_plan(const AttentionParams& p, uint32_t n_tokens, uint32_t n_se
 // then part_acc (n_tokens, n_head, n_splits, dv) floats, then part_ml (n_tokens, n_head, n_splits, 2).
 uint64_t tiles_bytes(uint32_t n_tokens) { return (uint64_t(n_tokens + 1) * sizeof(int32_t) + 255) / 256 * 256; }
 
-template <int D, bool kDecode>
+template <int D, bool kDecode, bool kQ8>
 void launch_mma(const MmaArgs& a, dim3 grid, cudaStream_t stream) {
-    using C = MmaCfg<D, kDecode>;
-    launch_stream_kernel(attention_mma_kernel<D, kDecode>, grid, dim3(C::kThreads), C::kSmemBytes, stream,
+    using C = MmaCfg<D, kDecode, kQ8>;
+    launch_stream_kernel(attention_mma_kernel<D, kDecode, kQ8>, grid, dim3(C::kThreads), C::kSmemBytes, stream,
                          "attention (tensor cores)", a);
+}
+
+template <int D>
+void launch_dim(const MmaArgs& a, bool decode, bool q8, dim3 grid, cudaStream_t stream) {
+    if (decode) {
+        q8 ? launch_mma<D, true, true>(a, grid, stream) : launch_mma<D, true, false>(a, grid, stream);
+    } else {
+        q8 ? launch_mma<D, false, true>(a, grid, stream) : launch_mma<D, false, false>(a, grid, stream);
+    }
 }
 
 }  // namespace
@@ -673,7 +875,7 @@ bool attention_mma_enabled() {
 
 bool attention_mma_covers(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint32_t n_seqs,
                           uint32_t max_kv_len) {
-    if (kv_type != KvType::F16 || n_tokens == 0) return false;
+    if ((kv_type != KvType::F16 && kv_type != KvType::Q8_0) || n_tokens == 0) return false;
     if (p.n_head_kv == 0 || p.n_head % p.n_head_kv != 0 || p.n_head / p.n_head_kv > kMaxGroup) return false;
     const uint32_t d = p.head_dim_k;
     if (p.head_dim_v != d || (d != 64 && d != 128 && d != 256)) return false;
@@ -684,7 +886,7 @@ bool attention_uses_mma(const AttentionParams& p, KvType kv_type, uint32_t n_tok
                         uint32_t max_kv_len, const float* q, uint32_t q_stride) {
     if (!attention_mma_enabled() || !attention_mma_covers(p, kv_type, n_tokens, n_seqs, max_kv_len)) return false;
     if (!ops::aligned16(q) || q_stride % 4 != 0) return false;  // float4 loads of q rows
-    return blocks_per_sm(p.head_dim_k, n_seqs == n_tokens) > 0;
+    return blocks_per_sm(p.head_dim_k, n_seqs == n_tokens, kv_type) > 0;
 }
 
 uint64_t attention_mma_scratch_bytes(const AttentionParams& p, uint32_t max_tokens, uint32_t max_kv_len) {
@@ -692,7 +894,12 @@ uint64_t attention_mma_scratch_bytes(const AttentionParams& p, uint32_t max_toke
     const uint32_t d = p.head_dim_k;
     if (p.head_dim_v != d || (d != 64 && d != 128 && d != 256) || max_tokens == 0) return 0;
     const int n_sm = sm_count_cached();
-    const int per_sm[2] = {blocks_per_sm(d, false), blocks_per_sm(d, true)};
+    // The cache type is not known here: the larger residency of f16 and q8_0 (more splits).
+    int per_sm[2] = {0, 0};  // prefill, decode config
+    for (const KvType t : {KvType::F16, KvType::Q8_0}) {
+        per_sm[0] = std::max(per_sm[0], blocks_per_sm(d, false, t));
+        per_sm[1] = std::max(per_sm[1], blocks_per_sm(d, true, t));
+    }
     if (per_sm[0] == 0 && per_sm[1] == 0) return 0;
     uint64_t parts = 0;
     for (uint32_t n = 1; n <= max_tokens; ++n) {
@@ -709,10 +916,11 @@ uint64_t attention_mma_scratch_bytes(const AttentionParams& p, uint32_t max_toke
 }
 
 void attention_mma(const float* q, uint32_t q_stride, const AttentionParams& p, const DeviceBatch& batch, KvLayer kv,
-                   float* out, void* scratch, cudaStream_t stream) {
+                   KvType kv_type, float* out, void* scratch, cudaStream_t stream) {
     const uint32_t n = batch.n_tokens, d = p.head_dim_k;
-    const bool decode = batch.n_seqs == n;
-    const MmaPlan plan = make_mma_plan(p, n, batch.n_seqs, batch.max_kv_len, sm_count_cached(), blocks_per_sm(d, decode));
+    const bool decode = batch.n_seqs == n, q8 = kv_type == KvType::Q8_0;
+    const MmaPlan plan =
+        make_mma_plan(p, n, batch.n_seqs, batch.max_kv_len, sm_count_cached(), blocks_per_sm(d, decode, kv_type));
     if ((plan.planned || plan.n_splits > 1) && scratch == nullptr) {
         ops::invalid("attention: no scratch buffer for the tile list and split-KV partials (attention_scratch_bytes)");
     }
@@ -732,9 +940,10 @@ void attention_mma(const float* q, uint32_t q_stride, const AttentionParams& p, 
     a.page_tables = batch.page_tables;
     a.table_stride = batch.table_stride;
     a.block_size = batch.block_size;
-    a.k_pool = static_cast<const __half*>(kv.k);
-    a.v_pool = static_cast<const __half*>(kv.v);
-    a.slot_halves = uint32_t(kv::slot_bytes(KvType::F16, p.n_head_kv, d) / 2);
+    a.k_pool = static_cast<const uint8_t*>(kv.k);
+    a.v_pool = static_cast<const uint8_t*>(kv.v);
+    a.slot_bytes = uint32_t(kv::slot_bytes(kv_type, p.n_head_kv, d));
+    a.scales_at = uint32_t(kv::q8_quant_bytes(p.n_head_kv, d));
     a.n_tiles = plan.tile_slots;
     a.n_splits = plan.n_splits;
     a.split_len = plan.split_len;
@@ -756,9 +965,9 @@ void attention_mma(const float* q, uint32_t q_stride, const AttentionParams& p, 
     }
     const dim3 grid(plan.tile_slots * p.n_head_kv, plan.n_splits);
     switch (d) {
-        case 64: decode ? launch_mma<64, true>(a, grid, stream) : launch_mma<64, false>(a, grid, stream); break;
-        case 128: decode ? launch_mma<128, true>(a, grid, stream) : launch_mma<128, false>(a, grid, stream); break;
-        default: decode ? launch_mma<256, true>(a, grid, stream) : launch_mma<256, false>(a, grid, stream); break;
+        case 64: launch_dim<64>(a, decode, q8, grid, stream); break;
+        case 128: launch_dim<128>(a, decode, q8, grid, stream); break;
+        default: launch_dim<256>(a, decode, q8, grid, stream); break;
     }
     if (plan.n_splits > 1) {
         attention_merge_splits(a.part_acc, a.part_ml, uint32_t(uint64_t(n) * p.n_head), plan.n_splits, d, out, stream);

@@ -1,5 +1,5 @@
 // Internal to the attention entry point (ops_attention.cu): the tensor-core FlashAttention-2 path
-// (ops_attention_mma.cu) that attention() dispatches f16 KV caches to, and the split-KV merge
+// (ops_attention_mma.cu) that attention() dispatches f16 and q8_0 KV caches to, and the split-KV merge
 // kernel both paths share. Not part of kernels.h: callers only see attention().
 #pragma once
 
@@ -16,7 +16,7 @@ namespace llcuda::cuda {
 bool attention_mma_enabled();
 
 // The shape rule of the tensor-core path (no device query, no environment; tests use it to know
-// which kernel a case exercises): f16 KV cache, head_dim_k == head_dim_v in {64, 128, 256}, GQA
+// which kernel a case exercises): f16 or q8_0 KV cache, head_dim_k == head_dim_v in {64, 128, 256}, GQA
 // group 1..8, and either a batch that is not pure decode with at least 16 tokens, or a pure decode
 // batch (n_seqs == n_tokens, n_seqs known) whose max_kv_len is at least 1024.
 bool attention_mma_covers(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint32_t n_seqs,
@@ -34,7 +34,7 @@ uint64_t attention_mma_scratch_bytes(const AttentionParams& p, uint32_t max_toke
 
 // Runs the tensor-core path; only valid when attention_uses_mma(...) is true (checked by the caller).
 void attention_mma(const float* q, uint32_t q_stride, const AttentionParams& p, const DeviceBatch& batch, KvLayer kv,
-                   float* out, void* scratch, cudaStream_t stream);
+                   KvType kv_type, float* out, void* scratch, cudaStream_t stream);
 
 // Merges split-KV partials (ops_attention.cu): for each of n_rows (token, head) rows,
 // part_acc (n_rows, n_splits, dv) unnormalized accumulators and part_ml (n_rows, n_splits, 2) the
