@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_format.h"
+#include "generation_flags.h"
 #include "commands.h"
 #include "default_model.h"
 #include "llcuda/devices.h"
@@ -32,6 +33,7 @@ struct BenchCliOptions {
     unsigned threads = 0;
     uint64_t seed = 42;
     bool json = false;
+    KvCacheType kv_type = KvCacheType::F16;
 };
 
 struct TestResult {
@@ -88,6 +90,7 @@ TestResult run_test(InferenceEngine& engine, const BenchCliOptions& o, bool prom
     t.depth = o.depth;
     t.name = prompt ? fmt::format("pp{}", o.n_prompt) : fmt::format("tg{}", o.n_gen);
     if (o.depth) t.name += fmt::format(" @ d{}", o.depth);
+    if (o.kv_type == KvCacheType::Q8_0) t.name += " kv q8_0";
     fmt::print(stderr, "{}: warm-up and {} runs...\n", t.name, o.reps);
     engine.bench(t.n_prompt, t.n_gen, t.depth, o.seed);
     for (uint32_t r = 0; r < o.reps; ++r) {
@@ -215,6 +218,7 @@ int run_bench(BenchCliOptions& o) {
     load.context_length = uint32_t((needed + 255) / 256 * 256);
     load.prefill_chunk = std::max<uint32_t>(o.n_prompt, 64);  // the whole prompt in one forward pass
     load.max_sequences = 1;                                   // one sequence: the KV pool is one context
+    load.kv_type = o.kv_type;
     const uint64_t free_before = gpu_free_bytes();
     InferenceEngine engine;
     engine.load_model(o.model, load);
@@ -251,6 +255,9 @@ void register_bench(CLI::App& app, CommandSlot& slot) {
     slot.app->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
     slot.app->add_option("--seed", o->seed, "Seed of the random prompt tokens")->capture_default_str();
     slot.app->add_flag("--json", o->json, "Print the results as JSON");
+    slot.app->add_option("--kv-type", o->kv_type, "KV-cache element type on the GPU: f16 or q8_0")
+        ->transform(CLI::CheckedTransformer(kv_type_names(), CLI::ignore_case))
+        ->default_str("f16");
     slot.run = [o]() { return run_bench(*o); };
 }
 
