@@ -13,6 +13,7 @@
 // storage behind the block ids.
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -59,6 +60,12 @@ struct Batch {
 // n <= |T|, and the chosen token's log-probability needs only its raw logit and the row's
 // log-sum-exp. The engine asks for n = max(k + |H|, logprobs) (k = 1 for greedy rows), and copies
 // whole rows when top-k is disabled.
+//
+// With a grammar, the sampler's chain runs on the allowed tokens A only (top-k among A). The same
+// argument holds with A in place of the vocabulary and H ∩ A in place of H: a request may carry A
+// as a bitmask, and then T is the n highest raw logits among A (all of A when |A| <= n) and only the
+// extras in A come back. The log-sum-exp stays that of the whole raw row (log-probabilities are the
+// model's, not the grammar's).
 
 struct TokenLogit {
     int32_t id = 0;
@@ -70,13 +77,33 @@ struct CandidateRequest {
     uint32_t row = 0;                      // index among the last forward pass's logits rows
     uint32_t n_top = 0;                    // 1 .. min(n_vocab, kMaxTopCandidates)
     std::span<const int32_t> extra;        // ids whose raw logits are wanted too (the penalty window H)
+    // The tokens that may be chosen (a grammar's mask): bit t of word t / 64 set = allowed,
+    // (n_vocab + 63) / 64 words, bits at n_vocab and above ignored. Empty: every token.
+    std::span<const uint64_t> allowed;
 };
 
 struct RowCandidates {
-    std::vector<TokenLogit> top;           // the n_top highest raw logits: logit descending, ties by lower id
-    std::vector<TokenLogit> extra;         // the raw logit of each requested extra id, in request order
-    float log_sum_exp = 0;                 // log Σ exp(logit) over the whole raw row
+    // The min(n_top, allowed tokens) highest raw logits among the allowed tokens: logit descending,
+    // ties by lower id.
+    std::vector<TokenLogit> top;
+    std::vector<TokenLogit> extra;         // the raw logit of each requested extra id that is allowed, in request order
+    float log_sum_exp = 0;                 // log Σ exp(logit) over the whole raw row, allowed or not
 };
+
+// Whether `allowed` (a CandidateRequest mask; empty = everything) allows token `id` (< n_vocab).
+inline bool token_allowed(std::span<const uint64_t> allowed, int32_t id) {
+    return allowed.empty() || ((allowed[size_t(id) >> 6] >> (uint32_t(id) & 63)) & 1);
+}
+
+// How many of the tokens [0, n_vocab) `allowed` allows (n_vocab when it is empty).
+inline uint32_t count_allowed(std::span<const uint64_t> allowed, uint32_t n_vocab) {
+    if (allowed.empty()) return n_vocab;
+    uint32_t n = 0;
+    const size_t full = n_vocab / 64;
+    for (size_t w = 0; w < full; ++w) n += uint32_t(std::popcount(allowed[w]));
+    if (n_vocab % 64) n += uint32_t(std::popcount(allowed[full] & ((uint64_t(1) << (n_vocab % 64)) - 1)));
+    return n;
+}
 
 // Most top candidates one request may ask for (the CUDA kernel sorts them in shared memory).
 constexpr uint32_t kMaxTopCandidates = 2048;
@@ -93,7 +120,7 @@ inline float log_sum_exp(std::span<const float> row) {
 }
 
 // Throws InvalidArgument naming the first request that asks for a missing row, an n_top outside
-// 1 .. min(n_vocab, kMaxTopCandidates) or an extra id outside the vocabulary.
+// 1 .. min(n_vocab, kMaxTopCandidates), an extra id outside the vocabulary or a mask of the wrong size.
 inline void check_candidate_requests(std::span<const CandidateRequest> requests, uint32_t n_rows, uint32_t n_vocab) {
     auto bad = [](size_t i, const std::string& what) {
         throw Error(ErrorKind::InvalidArgument, "top_candidates: request " + std::to_string(i) + " " + what);
@@ -107,6 +134,11 @@ inline void check_candidate_requests(std::span<const CandidateRequest> requests,
         }
         for (int32_t id : r.extra) {
             if (id < 0 || uint32_t(id) >= n_vocab) bad(i, "asks for token id " + std::to_string(id) + " outside the vocabulary");
+        }
+        const size_t words = (size_t(n_vocab) + 63) / 64;
+        if (!r.allowed.empty() && r.allowed.size() != words) {
+            bad(i, "has an allowed-token mask of " + std::to_string(r.allowed.size()) + " 64-bit words where " +
+                       std::to_string(n_vocab) + " tokens need " + std::to_string(words));
         }
     }
 }

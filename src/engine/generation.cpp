@@ -87,7 +87,9 @@ void finish(InferenceEngine::State& s, RequestState& r, FinishReason reason) {
 void sample_step(InferenceEngine::State& s, const std::vector<RequestState*>& rows, StepScratch& scratch) {
     // The cheapest way that samples every row of the step exactly: token ids reduced where the
     // logits live (argmax), candidates pre-selected there (top_candidates: only they cross to
-    // the host), or whole rows when some request's top-k is disabled.
+    // the host; a constrained row's grammar mask goes with its request, so they are chosen among
+    // the allowed tokens), or whole rows when some request's top-k is disabled (or a constrained
+    // one wants log-probabilities).
     // Grammar masks first: the forward pass was only queued (on the GPU it is still running), and
     // the reads below wait for it, so the masks are computed in its shadow.
     for (RequestState* r : rows) r->sampler.prepare_mask();
@@ -95,11 +97,12 @@ void sample_step(InferenceEngine::State& s, const std::vector<RequestState*>& ro
     scratch.requests.clear();
     scratch.extras.resize(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) {
-        const Sampler& sampler = rows[i]->sampler;
+        Sampler& sampler = rows[i]->sampler;
         all_argmax = all_argmax && sampler.argmax_suffices();
         uint32_t n_top = 0;
         all_candidates = all_candidates && sampler.candidate_request(scratch.extras[i], n_top);
-        scratch.requests.push_back({uint32_t(i), n_top, scratch.extras[i]});
+        // The mask is the sampler's copy for this step: valid until its accept(), after the backend call.
+        scratch.requests.push_back({uint32_t(i), n_top, scratch.extras[i], sampler.allowed_mask()});
     }
     std::vector<int32_t> ids;
     if (all_argmax) ids = s.backend->argmax();

@@ -57,14 +57,29 @@ Sampler::Sampler(const SamplingParams& params, uint32_t n_vocab, std::shared_ptr
     }
 }
 
+const grammar::Mask& Sampler::step_mask() {
+    if (!mask_ready_) {
+        mask_ = matcher_->allowed();  // a copy into the capacity of the last one
+        n_allowed_ = count_allowed(mask_, n_vocab_);
+        mask_ready_ = true;
+    }
+    return mask_;
+}
+
 void Sampler::prepare_mask() {
-    if (matcher_) (void)matcher_->allowed();
+    if (matcher_) (void)step_mask();
+}
+
+std::span<const uint64_t> Sampler::allowed_mask() {
+    if (!matcher_) return {};
+    return step_mask();
 }
 
 void Sampler::accept(int32_t token) {
     history_.push_back(token);
     if (matcher_ && sampled_) matcher_->accept(token);
     sampled_ = false;
+    mask_ready_ = false;
 }
 
 namespace {
@@ -84,7 +99,7 @@ int32_t Sampler::sample(std::span<const float> logits_in, TokenLogprob* logprob)
 
     int32_t chosen;
     if (matcher_) {
-        const auto& allowed = matcher_->allowed();
+        const auto& allowed = step_mask();
         if (greedy()) {
             const auto c = sampling::masked_candidates(logits_in, history_, params_, allowed);
             chosen = std::max_element(c.begin(), c.end(), [](const sampling::Candidate& a, const sampling::Candidate& b) {
@@ -123,37 +138,53 @@ bool Sampler::argmax_suffices() const {
     return !matcher_ && greedy() && !sampling::penalties_active(params_) && params_.logprobs == 0;
 }
 
-// top-k's k (1 when greedy: the argmax is the first of any top-k) plus the penalized tokens, or
-// more when logprobs asks for more; see compute_backend.h for why that is enough. 0: not possible.
-uint32_t Sampler::top_needed(size_t n_extra) const {
+// top-k's k (1 when greedy: the argmax is the first of any top-k) plus the penalized tokens that may
+// be chosen, or more when logprobs asks for more; see compute_backend.h for why that is enough.
+// n_choices: the tokens that compete (n_vocab, or the grammar's allowed ones). When top-k keeps all
+// of them, a constrained row needs every allowed token (the chain then sees them in id order); an
+// unconstrained one needs the whole row. 0: not possible.
+uint32_t Sampler::top_needed(size_t n_extra, uint32_t n_choices) const {
     uint64_t k;
     if (greedy()) {
         k = 1;
-    } else {
-        if (params_.top_k <= 0 || uint32_t(params_.top_k) >= n_vocab_) return 0;  // top-k keeps the row
+    } else if (params_.top_k > 0 && uint32_t(params_.top_k) < n_choices) {
         k = uint64_t(params_.top_k);
+    } else if (matcher_) {
+        k = n_choices;
+    } else {
+        return 0;  // top-k keeps the row
     }
-    const uint64_t n = std::min<uint64_t>(std::max<uint64_t>(k + n_extra, params_.logprobs), n_vocab_);
+    const uint64_t n = std::min<uint64_t>(std::max<uint64_t>(k + n_extra, params_.logprobs), n_choices);
     return n <= kMaxTopCandidates ? uint32_t(n) : 0;
 }
 
-bool Sampler::candidate_request(std::vector<int32_t>& extra, uint32_t& n_top) const {
+bool Sampler::candidate_request(std::vector<int32_t>& extra, uint32_t& n_top) {
     extra.clear();
-    if (matcher_) {  // the grammar's mask needs the whole row
-        n_top = 0;
+    n_top = 0;
+    // The logprobs' top alternatives come from the unmasked row, which masked candidates do not hold.
+    if (matcher_ && params_.logprobs > 0) return false;
+    const std::span<const uint64_t> allowed = allowed_mask();
+    for (const auto& [id, count] : sampling::penalty_counts(history_, params_, n_vocab_)) {
+        if (token_allowed(allowed, id)) extra.push_back(id);  // a disallowed token is no candidate
+    }
+    n_top = top_needed(extra.size(), matcher_ ? n_allowed_ : n_vocab_);
+    if (n_top == 0) {
+        extra.clear();
         return false;
     }
-    const auto counts = sampling::penalty_counts(history_, params_, n_vocab_);
-    n_top = top_needed(counts.size());
-    if (n_top == 0) return false;
-    for (const auto& [id, count] : counts) extra.push_back(id);
     return true;
 }
 
 int32_t Sampler::sample_candidates(const RowCandidates& rc, TokenLogprob* logprob) {
-    if (matcher_) throw Error(ErrorKind::Internal, "a constrained sampler needs whole logits rows, not candidates");
+    if (matcher_ && params_.logprobs > 0) {
+        throw Error(ErrorKind::Internal, "a constrained sampler that reports log-probabilities needs whole logits rows");
+    }
+    const std::span<const uint64_t> allowed = allowed_mask();
+    const uint32_t n_choices = matcher_ ? n_allowed_ : n_vocab_;
     const auto counts = sampling::penalty_counts(history_, params_, n_vocab_);
-    const uint32_t n_top = top_needed(counts.size());
+    const size_t n_extra = size_t(std::count_if(counts.begin(), counts.end(),
+                                                [&](const auto& idc) { return token_allowed(allowed, idc.first); }));
+    const uint32_t n_top = top_needed(n_extra, n_choices);
     if (n_top == 0 || rc.top.size() < n_top) {
         throw Error(ErrorKind::Internal, fmt::format("sampling needs the {} highest logits but the candidates hold {}",
                                                      n_top, rc.top.size()));
@@ -166,11 +197,15 @@ int32_t Sampler::sample_candidates(const RowCandidates& rc, TokenLogprob* logpro
             if (t.id < 0 || uint32_t(t.id) >= n_vocab_) {
                 throw Error(ErrorKind::Internal, fmt::format("candidate token id {} is outside the vocabulary", t.id));
             }
+            if (!token_allowed(allowed, t.id)) {
+                throw Error(ErrorKind::Internal, fmt::format("candidate token {} is not allowed by the grammar", t.id));
+            }
             if (at.emplace(t.id, c.size()).second) c.push_back({t.id, t.logit, 0.0f});
         }
     }
     const std::vector<sampling::Candidate> raw = c;  // for the log-probabilities
     for (const auto& [id, count] : counts) {
+        if (!token_allowed(allowed, id)) continue;
         const auto it = at.find(id);
         if (it == at.end()) {
             throw Error(ErrorKind::Internal, fmt::format("the candidates lack penalized token {}", id));
@@ -180,10 +215,20 @@ int32_t Sampler::sample_candidates(const RowCandidates& rc, TokenLogprob* logpro
 
     int32_t chosen;
     if (greedy()) {
-        sampling::best_k_sorted(c, 1);  // the argmax of the penalized row lies among the candidates
+        sampling::best_k_sorted(c, 1);  // the argmax of the penalized (allowed) row lies among the candidates
         chosen = c.front().id;
     } else {
-        sampling::best_k_sorted(c, size_t(params_.top_k));  // = top_k on the whole penalized row
+        if (params_.top_k > 0 && uint32_t(params_.top_k) < n_choices) {
+            sampling::best_k_sorted(c, size_t(params_.top_k));  // = top_k on the whole penalized (allowed) row
+        } else {
+            // Constrained, top-k keeps every allowed token: run_chain_masked leaves them in id order,
+            // which the draw sees when no later stage sorts them.
+            if (c.size() != n_choices) {
+                throw Error(ErrorKind::Internal, fmt::format("sampling needs all {} allowed tokens but the candidates hold {}",
+                                                             n_choices, c.size()));
+            }
+            std::sort(c.begin(), c.end(), [](const sampling::Candidate& a, const sampling::Candidate& b) { return a.id < b.id; });
+        }
         chosen = choose(sampling::run_chain_after_top_k(std::move(c), params_), params_, rng_);
     }
 
@@ -195,6 +240,7 @@ int32_t Sampler::sample_candidates(const RowCandidates& rc, TokenLogprob* logpro
         logprob->top.clear();
         for (size_t i = 0; i < n; ++i) logprob->top.emplace_back(rc.top[i].id, rc.top[i].logit - log_z);
     }
+    sampled_ = true;
     return chosen;
 }
 

@@ -5,6 +5,8 @@
 //  - every GPU weight type (SmolLM2 requantized with `pure` presets): top-1 agreement >= 99 %, mean
 //    KL-divergence and perplexity within 0.5 % over an Austen slice (LLCUDA_KL_TOKENS, default 2048);
 //  - a q8_0 KV cache: the same checks with a looser KL;
+//  - constrained decoding: candidates chosen among a grammar's allowed tokens on the GPU give the
+//    tokens that whole rows masked on the host give;
 //  - batching: 8 prompts in one batch give the tokens each gives alone;
 //  - errors: an unsupported weight type is refused naming the tensor and type.
 #include <algorithm>
@@ -237,6 +239,35 @@ TEST(CudaEndToEnd, SeededSamplingMatchesCpu) {
         EXPECT_TRUE(ra >= 0 && rb >= 0 && ra != rb && std::abs(ra - rb) <= 2)
             << "at token " << same << " the GPU drew " << b.tokens[same] << " where the CPU drew " << a.tokens[same]
             << ": not neighbouring candidates, so not a rounding flip";
+    }
+}
+
+// Constrained decoding: a grammar's mask goes with each row's candidate request to the top-k kernels
+// (ops_topk.cu, the CudaBackend's upload and unpacking); a constrained row that reports logprobs
+// still copies whole rows and masks them on the host. From the same logits both must choose the
+// same tokens, greedy and seeded (the prompt is shorter than a KV block, so nothing is cached).
+TEST(CudaEndToEnd, ConstrainedCandidatesMatchWholeRows) {
+    LLCUDA_REQUIRE_FILE(test::smollm2_path());
+    auto gpu = load(test::smollm2_path(), Backend::Cuda, 512);
+    const std::string schema = R"({"type": "object", "properties": {"name": {"type": "string", "maxLength": 20},
+        "age": {"type": "integer", "minimum": 0, "maximum": 120},
+        "tags": {"type": "array", "items": {"enum": ["red", "green", "blue"]}, "maxItems": 3}},
+        "required": ["name", "age", "tags"]})";
+    for (float temperature : {0.0f, 0.8f}) {
+        SamplingParams p;
+        p.temperature = temperature;
+        p.top_k = 40;
+        p.repetition_penalty = 1.1f;
+        p.seed = 7;
+        p.max_tokens = 80;
+        p.json_schema = schema;
+        const auto masked = gpu.infer("A person as JSON:", p);
+        p.logprobs = 1;
+        const auto whole = gpu.infer("A person as JSON:", p);
+        std::printf("constrained, temperature %.1f: %zu tokens, %.1f tok/s on candidates, %.1f tok/s on whole rows: %s\n",
+                    temperature, masked.tokens.size(), masked.tokens_per_sec, whole.tokens_per_sec, masked.text.c_str());
+        EXPECT_GT(masked.tokens.size(), 5u);
+        EXPECT_EQ(masked.tokens, whole.tokens) << "temperature " << temperature;
     }
 }
 

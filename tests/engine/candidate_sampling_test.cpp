@@ -2,7 +2,8 @@
 // against sampling the whole row (Sampler::sample): the same token, bit for bit the same
 // log-probabilities, for the same seed and history, over random rows with ties, real SmolLM2 rows
 // (the sampler golden files) and parameter sets that exercise every stage. The candidate selection
-// of the CPU backend is checked against a full sort.
+// of the CPU backend is checked against a full sort, also with allowed-token masks (constrained
+// sampling on masked candidates: tests/grammar/masked_candidates_test.cpp).
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -45,7 +46,7 @@ std::vector<int32_t> sorted_ids(const std::vector<float>& row) {
     return ids;
 }
 
-RowCandidates candidates_for(const Sampler& s, const std::vector<float>& row) {
+RowCandidates candidates_for(Sampler& s, const std::vector<float>& row) {
     std::vector<int32_t> extra;
     uint32_t n_top = 0;
     EXPECT_TRUE(s.candidate_request(extra, n_top));
@@ -162,6 +163,66 @@ TEST(TopCandidates, MatchFullSortWithTies) {
     EXPECT_EQ(checked, 4 * 2 * 5 * 2);
 }
 
+// A random mask over n_vocab tokens allowing about `n_allowed` of them (exactly, when below n_vocab / 2).
+std::vector<uint64_t> random_mask(uint32_t n_vocab, uint32_t n_allowed, std::mt19937_64& rng) {
+    std::vector<uint64_t> mask((n_vocab + 63) / 64, 0);
+    std::vector<int32_t> ids(n_vocab);
+    std::iota(ids.begin(), ids.end(), 0);
+    std::shuffle(ids.begin(), ids.end(), rng);
+    for (uint32_t i = 0; i < std::min(n_allowed, n_vocab); ++i) mask[size_t(ids[i]) >> 6] |= uint64_t(1) << (ids[i] & 63);
+    if (n_vocab % 64) mask.back() |= ~uint64_t(0) << (n_vocab % 64);  // bits past the row are ignored
+    return mask;
+}
+
+// With a mask: the top among the allowed tokens only (all of them when fewer than n_top), only the
+// allowed extras, and the log-sum-exp of the whole row.
+TEST(TopCandidates, MaskedMatchFullSortOfTheAllowedTokens) {
+    std::mt19937_64 rng(11);
+    int checked = 0, short_rows = 0, dropped_extras = 0;
+    for (uint32_t n_vocab : {5u, 300u, 4099u}) {
+        for (bool ties : {false, true}) {
+            const auto row = random_row(n_vocab, ties, rng);
+            for (uint32_t n_allowed : {1u, 3u, 50u, n_vocab / 2, n_vocab - 1, n_vocab}) {
+                const auto mask = random_mask(n_vocab, n_allowed, rng);
+                for (uint32_t n_top : {1u, 2u, 40u, 1000u}) {
+                    n_top = std::min(n_top, n_vocab);
+                    std::vector<int32_t> extra;
+                    for (int i = 0; i < 10; ++i) extra.push_back(int32_t(rng() % n_vocab));
+                    const CandidateRequest req{0, n_top, extra, mask};
+                    std::vector<RowCandidates> out;
+                    cpu::top_candidates(row, n_vocab, std::span(&req, 1), out);
+                    std::vector<int32_t> order;  // the allowed ids by (logit descending, id ascending)
+                    for (int32_t id : sorted_ids(row)) {
+                        if ((mask[size_t(id) >> 6] >> (id & 63)) & 1) order.push_back(id);
+                    }
+                    const size_t want = std::min<size_t>(n_top, order.size());
+                    ASSERT_EQ(out[0].top.size(), want) << "vocab " << n_vocab << " allowed " << n_allowed << " n_top " << n_top;
+                    short_rows += want < n_top;
+                    for (size_t j = 0; j < want; ++j) {
+                        ASSERT_EQ(out[0].top[j].id, order[j]);
+                        ASSERT_EQ(std::bit_cast<uint32_t>(out[0].top[j].logit), std::bit_cast<uint32_t>(row[size_t(order[j])]));
+                    }
+                    std::vector<int32_t> allowed_extra;
+                    for (int32_t id : extra) {
+                        if ((mask[size_t(id) >> 6] >> (id & 63)) & 1) allowed_extra.push_back(id);
+                    }
+                    dropped_extras += int(extra.size() - allowed_extra.size());
+                    ASSERT_EQ(out[0].extra.size(), allowed_extra.size());
+                    for (size_t j = 0; j < allowed_extra.size(); ++j) {
+                        EXPECT_EQ(out[0].extra[j].id, allowed_extra[j]);
+                        EXPECT_EQ(out[0].extra[j].logit, row[size_t(allowed_extra[j])]);
+                    }
+                    EXPECT_EQ(std::bit_cast<uint32_t>(out[0].log_sum_exp), std::bit_cast<uint32_t>(log_sum_exp(row)));
+                    ++checked;
+                }
+            }
+        }
+    }
+    EXPECT_EQ(checked, 3 * 2 * 6 * 4);
+    EXPECT_GT(short_rows, 20);      // fewer allowed tokens than asked for: exactly the allowed ones
+    EXPECT_GT(dropped_extras, 100);  // masked-out extras left out
+}
+
 TEST(TopCandidates, RejectBadRequests) {
     const std::vector<float> logits(2 * 100, 1.0f);
     std::vector<RowCandidates> out;
@@ -175,6 +236,15 @@ TEST(TopCandidates, RejectBadRequests) {
             EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
             EXPECT_NE(std::string(e.what()).find("top_candidates: request 0"), std::string::npos) << e.what();
         }
+    }
+    const std::vector<uint64_t> short_mask(1, ~uint64_t(0));  // 100 tokens need 2 words
+    try {
+        const CandidateRequest bad{0, 5, {}, short_mask};
+        cpu::top_candidates(logits, 100, std::span(&bad, 1), out);
+        ADD_FAILURE() << "accepted a mask of 1 word for 100 tokens";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("mask of 1 64-bit words where 100 tokens need 2"), std::string::npos) << e.what();
     }
     const std::vector<float> big(kMaxTopCandidates + 10, 0.5f);
     const CandidateRequest too_many{0, kMaxTopCandidates + 1, {}};

@@ -160,18 +160,6 @@ TEST(GrammarSampler, MaskedDistributionIsTheRenormalizedOne) {
     }
 }
 
-TEST(GrammarSampler, ConstrainedSamplersNeedWholeRows) {
-    const auto& v = qwen3();
-    SamplingParams p;
-    p.temperature = 0;
-    p.grammar = "root ::= \"a\"";
-    Sampler s(p, v.vocab->n_rows, v.vocab);
-    EXPECT_FALSE(s.argmax_suffices());
-    std::vector<int32_t> extra;
-    uint32_t n_top = 1;
-    EXPECT_FALSE(s.candidate_request(extra, n_top));
-}
-
 TEST(GrammarSampler, BadRequestsAreRefused) {
     const auto& v = qwen3();
     auto error_of = [&](const SamplingParams& p) -> std::pair<ErrorKind, std::string> {

@@ -12,6 +12,7 @@
 #include "backend/cpu/cpu_backend.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <new>
 #include <numeric>
@@ -96,20 +97,37 @@ void top_candidates(std::span<const float> logits, uint32_t n_vocab, std::span<c
     const uint32_t n_rows = n_vocab ? uint32_t(logits.size() / n_vocab) : 0;
     check_candidate_requests(requests, n_rows, n_vocab);
     out.resize(requests.size());
-    std::vector<int32_t> ids(n_vocab);  // [n_vocab] token ids, reordered per request
+    std::vector<int32_t> ids;  // [n_vocab or the allowed tokens] token ids, reordered per request
+    ids.reserve(n_vocab);
     for (size_t i = 0; i < requests.size(); ++i) {
         const CandidateRequest& r = requests[i];
         const std::span<const float> row = logits.subspan(uint64_t(r.row) * n_vocab, n_vocab);
         // The sampler's strict order: logit descending, equal logits by lower id.
         auto before = [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
-        std::iota(ids.begin(), ids.end(), 0);
-        std::nth_element(ids.begin(), ids.begin() + (r.n_top - 1), ids.end(), before);
-        std::sort(ids.begin(), ids.begin() + r.n_top, before);
+        if (r.allowed.empty()) {
+            ids.resize(n_vocab);
+            std::iota(ids.begin(), ids.end(), 0);
+        } else {  // only the allowed tokens compete
+            ids.clear();
+            for (size_t w = 0; w < r.allowed.size(); ++w) {
+                for (uint64_t bits = r.allowed[w]; bits != 0; bits &= bits - 1) {
+                    const uint64_t id = w * 64 + uint64_t(std::countr_zero(bits));
+                    if (id < n_vocab) ids.push_back(int32_t(id));
+                }
+            }
+        }
+        const uint32_t n_top = std::min<uint32_t>(r.n_top, uint32_t(ids.size()));
         RowCandidates& c = out[i];
-        c.top.resize(r.n_top);
-        for (uint32_t j = 0; j < r.n_top; ++j) c.top[j] = {ids[j], row[ids[j]]};
-        c.extra.resize(r.extra.size());
-        for (size_t j = 0; j < r.extra.size(); ++j) c.extra[j] = {r.extra[j], row[r.extra[j]]};
+        c.top.resize(n_top);
+        if (n_top > 0) {
+            std::nth_element(ids.begin(), ids.begin() + (n_top - 1), ids.end(), before);
+            std::sort(ids.begin(), ids.begin() + n_top, before);
+        }
+        for (uint32_t j = 0; j < n_top; ++j) c.top[j] = {ids[j], row[ids[j]]};
+        c.extra.clear();
+        for (int32_t id : r.extra) {
+            if (token_allowed(r.allowed, id)) c.extra.push_back({id, row[size_t(id)]});
+        }
         c.log_sum_exp = log_sum_exp(row);
     }
 }

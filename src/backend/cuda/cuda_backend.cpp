@@ -14,7 +14,9 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -135,8 +137,9 @@ private:
     DeviceBuffer out_h_;  // (R, n_embd) the residual rows that get logits
     DeviceBuffer logits_; // (R, n_vocab)
     DeviceBuffer ids_;    // (R) int32 argmax results
-    // top_candidates, grown on demand: up (n TopkRow, then the extra ids), down (n log-sum-exp
-    // floats, the extra logits, then the TopkEntry results at an 8-byte offset), kernel workspace.
+    // top_candidates, grown on demand (then reused: no allocation per step): up (n TopkRow, the
+    // extra ids, then the masked rows' allowed-token masks, one upload), down (n log-sum-exp floats,
+    // the extra logits, then the TopkEntry results at an 8-byte offset), kernel workspace.
     DeviceBuffer topk_up_, topk_down_, topk_ws_;
     PinnedBuffer topk_up_host_, topk_down_host_;
     uint64_t topk_up_cap_ = 0, topk_down_cap_ = 0;
@@ -561,6 +564,9 @@ std::vector<int32_t> CudaBackend::argmax() {
 
 static_assert(kTopkMaxCandidates == kMaxTopCandidates, "the kernel's limit is the interface's");
 static_assert(sizeof(TopkEntry) == sizeof(TokenLogit), "candidates are copied as (id, logit) pairs");
+// A CandidateRequest mask (bit t of 64-bit word t / 64) is uploaded as bytes and read by the kernel
+// as 32-bit words (bit t of word t / 32): the same bits on little-endian host and device.
+static_assert(std::endian::native == std::endian::little, "masks are uploaded as little-endian words");
 
 void CudaBackend::top_candidates(std::span<const CandidateRequest> requests, std::vector<RowCandidates>& out) {
     check_candidate_requests(requests, n_logit_rows_, c_.n_vocab);
@@ -570,14 +576,17 @@ void CudaBackend::top_candidates(std::span<const CandidateRequest> requests, std
         return;
     }
     const uint32_t n = uint32_t(requests.size());
-    uint64_t n_extra = 0, n_entries = 0;
+    uint64_t n_extra = 0, n_entries = 0, n_masked = 0;
     uint32_t max_top = 0;
     for (const CandidateRequest& r : requests) {
         n_extra += r.extra.size();
         n_entries += r.n_top;
         max_top = std::max(max_top, r.n_top);
+        n_masked += r.allowed.empty() ? 0 : 1;
     }
-    const uint64_t up_bytes = n * sizeof(TopkRow) + n_extra * sizeof(int32_t);
+    const uint64_t mask_words = 2 * ((uint64_t(c_.n_vocab) + 63) / 64);  // uint32 words per masked row
+    const uint64_t masks_at = n * sizeof(TopkRow) + n_extra * sizeof(int32_t);  // 4-byte aligned
+    const uint64_t up_bytes = masks_at + n_masked * mask_words * sizeof(uint32_t);
     const uint64_t top_at = (uint64_t(n + n_extra) * sizeof(float) + 7) / 8 * 8;
     const uint64_t down_bytes = top_at + n_entries * sizeof(TopkEntry);
     // Every call ends synchronized, so the staging buffers are free to be replaced or rewritten.
@@ -596,10 +605,17 @@ void CudaBackend::top_candidates(std::span<const CandidateRequest> requests, std
 
     auto* rows = static_cast<TopkRow*>(topk_up_host_.get());
     auto* extra_ids = reinterpret_cast<int32_t*>(rows + n);
-    uint32_t extra_at = 0, top_offset = 0;
+    auto* masks = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(topk_up_host_.get()) + masks_at);
+    uint32_t extra_at = 0, top_offset = 0, mask_at = 0;
     for (uint32_t i = 0; i < n; ++i) {
         const CandidateRequest& r = requests[i];
-        rows[i] = TopkRow{r.row, r.n_top, top_offset, extra_at, uint32_t(r.extra.size())};
+        uint32_t mask_offset = kTopkNoMask;
+        if (!r.allowed.empty()) {  // check_candidate_requests: (n_vocab + 63) / 64 words
+            std::memcpy(masks + mask_at, r.allowed.data(), r.allowed.size() * sizeof(uint64_t));
+            mask_offset = mask_at;
+            mask_at += uint32_t(mask_words);
+        }
+        rows[i] = TopkRow{r.row, r.n_top, top_offset, extra_at, uint32_t(r.extra.size()), mask_offset};
         std::copy(r.extra.begin(), r.extra.end(), extra_ids + extra_at);
         extra_at += uint32_t(r.extra.size());
         top_offset += r.n_top;
@@ -608,9 +624,11 @@ void CudaBackend::top_candidates(std::span<const CandidateRequest> requests, std
     auto* d_rows = static_cast<const TopkRow*>(topk_up_.get());
     auto* d_lse = static_cast<float*>(topk_down_.get());
     auto* d_top = reinterpret_cast<TopkEntry*>(static_cast<uint8_t*>(topk_down_.get()) + top_at);
+    const auto* d_masks =
+        n_masked ? reinterpret_cast<const uint32_t*>(static_cast<const uint8_t*>(topk_up_.get()) + masks_at) : nullptr;
     profiled(profiler_, "topk_rows", stream_, [&] {
         topk_rows(static_cast<const float*>(logits_.get()), c_.n_vocab, d_rows, n, max_top,
-                  reinterpret_cast<const int32_t*>(d_rows + n), d_top, d_lse + n, d_lse, topk_ws_.get(), stream_);
+                  reinterpret_cast<const int32_t*>(d_rows + n), d_masks, d_top, d_lse + n, d_lse, topk_ws_.get(), stream_);
     });
     CUDA_CHECK(cudaMemcpyAsync(topk_down_host_.get(), topk_down_.get(), down_bytes, cudaMemcpyDeviceToHost, stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -623,11 +641,16 @@ void CudaBackend::top_candidates(std::span<const CandidateRequest> requests, std
         RowCandidates& c = out[i];
         const TopkRow& row = rows[i];
         c.log_sum_exp = lse[i];
-        c.top.resize(row.n_top);
-        for (uint32_t j = 0; j < row.n_top; ++j) c.top[j] = {top[row.top_offset + j].id, top[row.top_offset + j].logit};
-        c.extra.resize(row.n_extra);
+        c.top.clear();
+        for (uint32_t j = 0; j < row.n_top; ++j) {
+            const TopkEntry& e = top[row.top_offset + j];
+            if (e.id < 0) break;  // a mask allowed fewer tokens: the kernel padded the rest
+            c.top.push_back({e.id, e.logit});
+        }
+        c.extra.clear();
         for (uint32_t j = 0; j < row.n_extra; ++j) {
-            c.extra[j] = {extra_ids[row.extra_offset + j], extra_logits[row.extra_offset + j]};
+            const int32_t id = extra_ids[row.extra_offset + j];
+            if (token_allowed(requests[i].allowed, id)) c.extra.push_back({id, extra_logits[row.extra_offset + j]});
         }
     }
 }

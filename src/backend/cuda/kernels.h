@@ -167,6 +167,7 @@ void argmax_rows(const float* logits, uint32_t n_rows, uint32_t n_vocab, int32_t
 // ---------------------------------------------------------------------------------------------
 
 constexpr uint32_t kTopkMaxCandidates = 2048;  // n_top at most (= llcuda::kMaxTopCandidates)
+constexpr uint32_t kTopkNoMask = 0xFFFFFFFFu;  // TopkRow::mask_offset of a row where every token is allowed
 
 // One row's request, in device memory.
 struct TopkRow {
@@ -175,6 +176,9 @@ struct TopkRow {
     uint32_t top_offset = 0;    // its n_top results start at top[top_offset]
     uint32_t extra_offset = 0;  // its extra ids start at extra_ids[extra_offset], their logits likewise
     uint32_t n_extra = 0;
+    // Its allowed-token mask starts at masks[mask_offset]: bit t of word t / 32 set = token t may be
+    // chosen ((n_vocab + 31) / 32 words at least). kTopkNoMask: every token.
+    uint32_t mask_offset = kTopkNoMask;
 };
 struct TopkEntry {
     int32_t id;
@@ -183,13 +187,18 @@ struct TopkEntry {
 
 // Device scratch topk_rows needs for n_requests rows of n_vocab (no initialization needed).
 uint64_t topk_workspace_bytes(uint32_t n_requests, uint32_t n_vocab);
-// For each request r (requests, extra_ids: device memory; max_n_top: the largest n_top, checked):
-//   top[top_offset + j], j < n_top = (id, logit) of the row's n_top largest logits, descending,
-//     equal logits by lower id (-0 and +0 are equal);
-//   extra_logits[extra_offset + i] = logits[row][extra_ids[extra_offset + i]] (NaN outside the vocabulary);
-//   log_sum_exp[r] = log Σ exp(logits[row][:]) (float; the host reference sums in double).
+// For each request r (requests, extra_ids, masks: device memory; max_n_top: the largest n_top, checked):
+//   top[top_offset + j], j < n_top = (id, logit) of the row's n_top largest logits among its allowed
+//     tokens, descending, equal logits by lower id (-0 and +0 are equal); when the mask allows only
+//     a < n_top tokens, entries j >= a are (-1, -inf);
+//   extra_logits[extra_offset + i] = logits[row][extra_ids[extra_offset + i]] (NaN outside the
+//     vocabulary), whatever the mask says (the caller drops the disallowed ones);
+//   log_sum_exp[r] = log Σ exp(logits[row][:]) over the whole row, whatever the mask says (float;
+//     the host reference sums in double).
+// `masks` may be null when no request has one (mask_offset kTopkNoMask everywhere): that launch
+// reads no mask at all.
 void topk_rows(const float* logits, uint32_t n_vocab, const TopkRow* requests, uint32_t n_requests, uint32_t max_n_top,
-               const int32_t* extra_ids, TopkEntry* top, float* extra_logits, float* log_sum_exp, void* workspace,
-               cudaStream_t stream);
+               const int32_t* extra_ids, const uint32_t* masks, TopkEntry* top, float* extra_logits, float* log_sum_exp,
+               void* workspace, cudaStream_t stream);
 
 }  // namespace llcuda::cuda

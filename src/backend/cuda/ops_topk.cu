@@ -16,12 +16,20 @@
 //      written. When all 32 bits are resolved and the threshold value itself still has more copies
 //      than fit (massive exact ties), its copies with the lowest ids are taken, in id order, by a
 //      scan-based compaction.
+//
+// A row may come with an allowed-token mask (a grammar's; TopkRow::mask_offset): its disallowed
+// tokens are left out of every count and copy above (not turned into -inf, so that an allowed
+// token whose logit is -inf still ranks before them), except the log-sum-exp and the extras, which
+// stay the whole row's. When fewer tokens are allowed than asked for, the select kernel takes all
+// of them (the histogram's total) and pads the rest of the row's entries with (-1, -inf). Launches
+// without masks use the kernels' kMasked = false instances, which read no mask.
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels.h"
@@ -50,22 +58,35 @@ __device__ __forceinline__ uint32_t order_key(float x) {
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-// Applies f(logit, id) to row[begin, end) spread over the block (kVec: float4 loads; begin, end
-// multiples of 4 and the row 16-byte aligned).
-template <bool kVec, class F>
-__device__ __forceinline__ void for_each_logit(const float* __restrict__ row, uint32_t begin, uint32_t end, F&& f) {
+// The row's allowed-token mask (bit t of word t / 32), or null when every token is allowed.
+template <bool kMasked>
+__device__ __forceinline__ const uint32_t* row_mask(const uint32_t* masks, const TopkRow& req) {
+    return kMasked && req.mask_offset != kTopkNoMask ? masks + req.mask_offset : nullptr;
+}
+
+// Applies f(logit, id, allowed) to row[begin, end) spread over the block (kVec: float4 loads; begin,
+// end multiples of 4 and the row 16-byte aligned). `allowed` is the token's bit of `allow` (true
+// when allow is null, and always when !kMasked: then `allow` is never read).
+template <bool kVec, bool kMasked, class F>
+__device__ __forceinline__ void for_each_logit(const float* __restrict__ row, const uint32_t* __restrict__ allow,
+                                               uint32_t begin, uint32_t end, F&& f) {
     if (kVec) {
         const float4* r4 = reinterpret_cast<const float4*>(row);
 #pragma unroll 4
         for (uint32_t i = begin / 4 + threadIdx.x; i < end / 4; i += blockDim.x) {
             const float4 v = __ldg(r4 + i);
-            f(v.x, 4 * i);
-            f(v.y, 4 * i + 1);
-            f(v.z, 4 * i + 2);
-            f(v.w, 4 * i + 3);
+            uint32_t bits = 0xFu;  // ids 4i .. 4i + 3: bits 4 (i % 8) .. +3 of mask word i / 8
+            if (kMasked && allow) bits = __ldg(allow + i / 8) >> (4 * (i % 8));
+            f(v.x, 4 * i, (bits & 1u) != 0);
+            f(v.y, 4 * i + 1, (bits & 2u) != 0);
+            f(v.z, 4 * i + 2, (bits & 4u) != 0);
+            f(v.w, 4 * i + 3, (bits & 8u) != 0);
         }
     } else {
-        for (uint32_t i = begin + threadIdx.x; i < end; i += blockDim.x) f(__ldg(row + i), i);
+        for (uint32_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+            const bool ok = !kMasked || !allow || ((__ldg(allow + i / 32) >> (i % 32)) & 1u);
+            f(__ldg(row + i), i, ok);
+        }
     }
 }
 
@@ -180,16 +201,17 @@ __device__ void bitonic_sort(uint2* s, uint32_t n) {
     }
 }
 
-// out[0, need) = (key, id) of the first `need` logits of the row whose key equals `key`, in id
-// order: tiles of the row in order, each thread a run of consecutive ids, ranks by a block scan.
-template <bool kVec>
-__device__ void take_first_equal(const float* __restrict__ row, uint32_t n_vocab, uint32_t key, uint32_t need, uint2* out,
-                                 uint32_t* scan) {
+// out[0, need) = (key, id) of the first `need` allowed logits of the row whose key equals `key`, in
+// id order: tiles of the row in order, each thread a run of consecutive ids, ranks by a block scan.
+template <bool kVec, bool kMasked>
+__device__ void take_first_equal(const float* __restrict__ row, const uint32_t* __restrict__ allow, uint32_t n_vocab,
+                                 uint32_t key, uint32_t need, uint2* out, uint32_t* scan) {
     constexpr uint32_t kRun = kVec ? 4 : 1;
     uint32_t taken = 0;  // the same in every thread
     for (uint32_t base = 0; base < n_vocab && taken < need; base += blockDim.x * kRun) {
         const uint32_t first = base + threadIdx.x * kRun;
         float x[4] = {0, 0, 0, 0};
+        uint32_t bits = 0xFu;  // allowed bits of ids first .. first + kRun - 1 (a run never crosses a mask word)
         if (first < n_vocab) {
             if (kVec) {
                 const float4 v = __ldg(reinterpret_cast<const float4*>(row + first));
@@ -197,11 +219,12 @@ __device__ void take_first_equal(const float* __restrict__ row, uint32_t n_vocab
             } else {
                 x[0] = __ldg(row + first);
             }
+            if (kMasked && allow) bits = __ldg(allow + first / 32) >> (first % 32);
         }
         uint32_t flags = 0, count = 0;
 #pragma unroll
         for (uint32_t v = 0; v < kRun; ++v) {
-            if (first + v < n_vocab && order_key(x[v]) == key) {
+            if (first + v < n_vocab && ((bits >> v) & 1u) && order_key(x[v]) == key) {
                 flags |= 1u << v;
                 ++count;
             }
@@ -219,21 +242,24 @@ __device__ void take_first_equal(const float* __restrict__ row, uint32_t n_vocab
     }
 }
 
-// grid (n_splits, n_requests): histogram of the top 12 key bits and the log-sum-exp partial of
-// logits [blockIdx.x * kChunk, +kChunk) of the request's row.
-template <bool kVec>
+// grid (n_splits, n_requests): histogram of the top 12 key bits of the allowed logits and the
+// log-sum-exp partial of all logits in [blockIdx.x * kChunk, +kChunk) of the request's row.
+template <bool kVec, bool kMasked>
 __global__ void __launch_bounds__(kHistThreads)
     topk_histogram_kernel(const float* __restrict__ logits, uint32_t n_vocab, const TopkRow* __restrict__ requests,
-                          uint32_t n_splits, uint32_t* __restrict__ hist, float2* __restrict__ partials) {
+                          const uint32_t* __restrict__ masks, uint32_t n_splits, uint32_t* __restrict__ hist,
+                          float2* __restrict__ partials) {
     __shared__ uint32_t h[kBins0];
     __shared__ float2 red[32];
     for (uint32_t i = threadIdx.x; i < kBins0; i += blockDim.x) h[i] = 0;
     __syncthreads();
-    const float* row = logits + uint64_t(requests[blockIdx.y].row) * n_vocab;
+    const TopkRow& req = requests[blockIdx.y];
+    const float* row = logits + uint64_t(req.row) * n_vocab;
+    const uint32_t* allow = row_mask<kMasked>(masks, req);
     const uint32_t begin = blockIdx.x * kChunk, end = min(begin + kChunk, n_vocab);
     float m = -INFINITY, s = 0.0f;
-    for_each_logit<kVec>(row, begin, end, [&](float x, uint32_t) {
-        atomicAdd(&h[order_key(x) >> 20], 1u);
+    for_each_logit<kVec, kMasked>(row, allow, begin, end, [&](float x, uint32_t, bool ok) {
+        if (ok) atomicAdd(&h[order_key(x) >> 20], 1u);
         lse_add(m, s, x);
     });
     __syncthreads();
@@ -246,12 +272,12 @@ __global__ void __launch_bounds__(kHistThreads)
 }
 
 // One block per request; see the top of the file.
-template <bool kVec>
+template <bool kVec, bool kMasked>
 __global__ void __launch_bounds__(kThreads)
     topk_select_kernel(const float* __restrict__ logits, uint32_t n_vocab, const TopkRow* __restrict__ requests,
-                       uint32_t n_splits, const uint32_t* __restrict__ hist, const float2* __restrict__ partials,
-                       const int32_t* __restrict__ extra_ids, TopkEntry* __restrict__ top,
-                       float* __restrict__ extra_logits, float* __restrict__ log_sum_exp) {
+                       const uint32_t* __restrict__ masks, uint32_t n_splits, const uint32_t* __restrict__ hist,
+                       const float2* __restrict__ partials, const int32_t* __restrict__ extra_ids,
+                       TopkEntry* __restrict__ top, float* __restrict__ extra_logits, float* __restrict__ log_sum_exp) {
     __shared__ uint2 slots[kSlots];  // (key, id) of the taken logits; first the histogram
     __shared__ uint32_t scan[32];
     __shared__ float2 red[32];
@@ -261,7 +287,9 @@ __global__ void __launch_bounds__(kThreads)
 
     const TopkRow req = requests[blockIdx.x];
     const float* row = logits + uint64_t(req.row) * n_vocab;
-    const uint32_t n_top = min(max(req.n_top, 1u), min(n_vocab, kTopkMaxCandidates));
+    const uint32_t* allow = row_mask<kMasked>(masks, req);
+    const uint32_t n_out = min(max(req.n_top, 1u), min(n_vocab, kTopkMaxCandidates));  // entries to write
+    uint32_t n_top = n_out;  // entries to select: fewer when fewer tokens are allowed
 
     float2 ms = make_float2(-INFINITY, 0.0f);
     for (uint32_t i = threadIdx.x; i < n_splits; i += blockDim.x) ms = lse_merge(ms, partials[uint64_t(blockIdx.x) * n_splits + i]);
@@ -277,6 +305,16 @@ __global__ void __launch_bounds__(kThreads)
     // from inside them.
     for (uint32_t i = threadIdx.x; i < kBins0; i += blockDim.x) h[i] = hist[uint64_t(blockIdx.x) * kBins0 + i];
     __syncthreads();
+    if (kMasked && allow) {
+        // The histogram counts the allowed tokens only: its total is how many there are.
+        uint32_t local = 0;
+        for (uint32_t i = threadIdx.x; i < kBins0; i += blockDim.x) local += h[i];
+        uint32_t n_allowed;
+        (void)block_inclusive_scan(local, scan, n_allowed);
+        n_top = min(n_top, n_allowed);
+        for (uint32_t j = n_top + threadIdx.x; j < n_out; j += blockDim.x) top[req.top_offset + j] = TopkEntry{-1, -INFINITY};
+        if (n_top == 0) return;  // the same in every thread of the block
+    }
     find_bin(h, kBins0, n_top, found, scan);
     uint32_t above = found[1], need = n_top - found[1], in_bin = found[2];
     uint32_t prefix = found[0] << 20, mask = 0xFFF00000u;
@@ -284,9 +322,9 @@ __global__ void __launch_bounds__(kThreads)
         __syncthreads();  // found[] read by all
         for (uint32_t i = threadIdx.x; i < kBins; i += blockDim.x) h[i] = 0;
         __syncthreads();
-        for_each_logit<kVec>(row, 0, n_vocab, [&](float x, uint32_t) {
+        for_each_logit<kVec, kMasked>(row, allow, 0, n_vocab, [&](float x, uint32_t, bool ok) {
             const uint32_t key = order_key(x);
-            if ((key & mask) == prefix) atomicAdd(&h[(key >> shift) & (kBins - 1)], 1u);
+            if (ok && (key & mask) == prefix) atomicAdd(&h[(key >> shift) & (kBins - 1)], 1u);
         });
         __syncthreads();
         find_bin(h, kBins, need, found, scan);
@@ -302,9 +340,9 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();  // every thread has read found[] (racecheck: n_slots may share its bank word)
     if (threadIdx.x == 0) n_slots = 0;
     __syncthreads();  // the histogram is dead from here: the slots take its place
-    for_each_logit<kVec>(row, 0, n_vocab, [&](float x, uint32_t id) {
+    for_each_logit<kVec, kMasked>(row, allow, 0, n_vocab, [&](float x, uint32_t id, bool ok) {
         const uint32_t key = order_key(x), high = key & mask;
-        if (high > prefix || (fits && high == prefix)) {
+        if (ok && (high > prefix || (fits && high == prefix))) {
             const uint32_t at = atomicAdd(&n_slots, 1u);
             if (at < kSlots) slots[at] = make_uint2(key, id);
         }
@@ -312,7 +350,7 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
     uint32_t total = above + in_bin;
     if (!fits) {  // all 32 bits resolved: `prefix` is the threshold key itself
-        take_first_equal<kVec>(row, n_vocab, prefix, need, slots + above, scan);
+        take_first_equal<kVec, kMasked>(row, allow, n_vocab, prefix, need, slots + above, scan);
         total = above + need;
     }
     uint32_t n_sort = 1;
@@ -333,9 +371,26 @@ uint64_t topk_workspace_bytes(uint32_t n_requests, uint32_t n_vocab) {
     return uint64_t(n_requests) * (kBins0 * sizeof(uint32_t) + n_splits * sizeof(float2));
 }
 
+namespace {
+
+template <bool kVec, bool kMasked>
+void launch_topk(const float* logits, uint32_t n_vocab, const TopkRow* requests, uint32_t n_requests, uint32_t n_splits,
+                 const int32_t* extra_ids, const uint32_t* masks, TopkEntry* top, float* extra_logits, float* log_sum_exp,
+                 uint32_t* hist, float2* partials, cudaStream_t stream) {
+    const dim3 grid(n_splits, n_requests);
+    topk_histogram_kernel<kVec, kMasked><<<grid, kHistThreads, 0, stream>>>(logits, n_vocab, requests, masks, n_splits, hist,
+                                                                          partials);
+    check_launch("topk_histogram");
+    topk_select_kernel<kVec, kMasked><<<n_requests, kThreads, 0, stream>>>(logits, n_vocab, requests, masks, n_splits, hist,
+                                                                         partials, extra_ids, top, extra_logits, log_sum_exp);
+    check_launch("topk_select");
+}
+
+}  // namespace
+
 void topk_rows(const float* logits, uint32_t n_vocab, const TopkRow* requests, uint32_t n_requests, uint32_t max_n_top,
-               const int32_t* extra_ids, TopkEntry* top, float* extra_logits, float* log_sum_exp, void* workspace,
-               cudaStream_t stream) {
+               const int32_t* extra_ids, const uint32_t* masks, TopkEntry* top, float* extra_logits, float* log_sum_exp,
+               void* workspace, cudaStream_t stream) {
     if (n_requests == 0) return;
     if (n_vocab == 0 || n_vocab > uint32_t(INT_MAX)) ops::invalid("topk_rows: bad vocabulary size " + std::to_string(n_vocab));
     if (max_n_top == 0 || max_n_top > std::min(n_vocab, kTopkMaxCandidates)) {
@@ -344,23 +399,21 @@ void topk_rows(const float* logits, uint32_t n_vocab, const TopkRow* requests, u
     }
     if (n_requests > 65535) ops::invalid("topk_rows: too many rows (" + std::to_string(n_requests) + ")");
     if (!workspace || (reinterpret_cast<uintptr_t>(workspace) & 7u)) ops::invalid("topk_rows: workspace missing or misaligned");
+    if (masks && (reinterpret_cast<uintptr_t>(masks) & 3u)) ops::invalid("topk_rows: masks misaligned");
     const uint32_t n_splits = uint32_t(ops::ceil_div(n_vocab, kChunk));
     auto* hist = static_cast<uint32_t*>(workspace);                                   // (n_requests, kBins0)
     auto* partials = reinterpret_cast<float2*>(hist + uint64_t(n_requests) * kBins0);  // (n_requests, n_splits)
     CUDA_CHECK(cudaMemsetAsync(hist, 0, uint64_t(n_requests) * kBins0 * sizeof(uint32_t), stream));
-    const dim3 grid(n_splits, n_requests);
-    if (n_vocab % 4 == 0 && ops::aligned16(logits)) {
-        topk_histogram_kernel<true><<<grid, kHistThreads, 0, stream>>>(logits, n_vocab, requests, n_splits, hist, partials);
-        check_launch("topk_histogram");
-        topk_select_kernel<true><<<n_requests, kThreads, 0, stream>>>(logits, n_vocab, requests, n_splits, hist, partials,
-                                                                      extra_ids, top, extra_logits, log_sum_exp);
-    } else {
-        topk_histogram_kernel<false><<<grid, kHistThreads, 0, stream>>>(logits, n_vocab, requests, n_splits, hist, partials);
-        check_launch("topk_histogram");
-        topk_select_kernel<false><<<n_requests, kThreads, 0, stream>>>(logits, n_vocab, requests, n_splits, hist, partials,
-                                                                       extra_ids, top, extra_logits, log_sum_exp);
-    }
-    check_launch("topk_select");
+    const bool vec = n_vocab % 4 == 0 && ops::aligned16(logits);
+    auto launch = [&](auto kVec, auto kMasked) {
+        launch_topk<decltype(kVec)::value, decltype(kMasked)::value>(logits, n_vocab, requests, n_requests, n_splits, extra_ids,
+                                                                     masks, top, extra_logits, log_sum_exp, hist, partials,
+                                                                     stream);
+    };
+    using T = std::true_type;
+    using F = std::false_type;
+    if (vec) masks ? launch(T{}, T{}) : launch(T{}, F{});
+    else masks ? launch(F{}, T{}) : launch(F{}, F{});
 }
 
 }  // namespace llcuda::cuda
