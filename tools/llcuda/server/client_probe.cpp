@@ -56,8 +56,6 @@ ClientProbe::ClientProbe(const std::string& local_addr, int local_port, const st
         if (address_is(fd, getsockname, local_addr, local_port) &&
             address_is(fd, getpeername, remote_addr, remote_port)) {
             fd_ = fd;
-            local_host_ = local_addr, remote_host_ = remote_addr;
-            local_port_ = local_port, remote_port_ = remote_port;
             return;
         }
     }
@@ -68,15 +66,10 @@ bool ClientProbe::gone() const {
     char c;
     const ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n > 0) return false;  // bytes waiting: a pipelined request, the client is there
+    if (n == 0) return true;  // the client closed its end (or reset it: after the reset is reported once)
     const int err = errno;
-    if (n < 0 && err != ECONNRESET && err != EPIPE && err != ENOTCONN && err != ETIMEDOUT) {
-        return false;  // nothing to read (EAGAIN), or an error that says nothing about the peer
-    }
-    // End of stream or a reset: make sure the descriptor is still this request's connection (its
-    // local address unchanged; a reset socket has no peer address left to compare), so that a
-    // descriptor closed and reused elsewhere can never cancel the request.
-    return address_is(fd_, getsockname, local_host_, local_port_) &&
-           (n == 0 ? address_is(fd_, getpeername, remote_host_, remote_port_) : true);
+    // A reset or a dead connection; anything else (EAGAIN: nothing to read) says the peer is there.
+    return err == ECONNRESET || err == EPIPE || err == ENOTCONN || err == ETIMEDOUT;
 }
 
 }  // namespace llcuda::server

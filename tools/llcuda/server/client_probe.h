@@ -31,8 +31,6 @@ public:
 
 private:
     int fd_ = -1;
-    std::string local_host_, remote_host_;  // the connection's addresses, re-checked before "gone"
-    int local_port_ = -1, remote_port_ = -1;
 };
 
 }  // namespace llcuda::server
