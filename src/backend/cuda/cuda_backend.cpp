@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -153,6 +154,13 @@ private:
     uint32_t qkv_stride_ = 0;
 
     std::map<GraphKey, cudaGraphExec_t> graphs_;
+    // A decode shape runs eagerly the first time it is seen (the matmul workspace grows to what
+    // it needs outside any capture) and is captured the second time. graphs_ were all captured
+    // under workspace generation graphs_generation_; a later reallocation frees buffers they
+    // point at, so they are dropped then (an old graph replayed read freed memory: an illegal
+    // address at 64 concurrent sequences).
+    std::set<GraphKey> seen_keys_;
+    uint64_t graphs_generation_ = 0;
     KernelProfiler profiler_;  // LLCUDA_PROFILE=1
 };
 
@@ -399,7 +407,16 @@ void CudaBackend::forward(const Batch& batch) {
         return;
     }
     const GraphKey key{n, table_stride, max_kv_len, n_logits};
+    if (!graphs_.empty() && ws_->generation() != graphs_generation_) {
+        CUDA_CHECK(cudaStreamSynchronize(stream_));
+        for (auto& [k, exec] : graphs_) cudaGraphExecDestroy(exec);
+        graphs_.clear();
+    }
     auto it = graphs_.find(key);
+    if (it == graphs_.end() && seen_keys_.insert(key).second) {  // first time: eager, no capture
+        launch_forward(db, n_logits);
+        return;
+    }
     if (it == graphs_.end()) {
         if (graphs_.size() >= kMaxGraphs) {
             CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -420,6 +437,7 @@ void CudaBackend::forward(const Batch& batch) {
         const cudaError_t err = cudaGraphInstantiate(&exec, g, 0);
         cudaGraphDestroy(g);
         CUDA_CHECK(err);
+        if (graphs_.empty()) graphs_generation_ = ws_->generation();
         it = graphs_.emplace(key, exec).first;
     }
     CUDA_CHECK(cudaGraphLaunch(it->second, stream_));

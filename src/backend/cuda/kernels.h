@@ -50,6 +50,9 @@ public:
     MatmulWorkspace& operator=(const MatmulWorkspace&) = delete;
     struct Impl;
     Impl& impl() { return *impl_; }
+    // Bumped whenever a scratch buffer is reallocated: a captured CUDA graph holds the old
+    // addresses, so its owner must drop graphs captured under an older generation.
+    uint64_t generation() const;
 
 private:
     std::unique_ptr<Impl> impl_;

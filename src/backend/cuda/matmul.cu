@@ -116,9 +116,12 @@ struct MatmulWorkspace::Impl {
     void* t4_partial = nullptr;
     size_t t4_partial_bytes = 0;
 
+    uint64_t generation = 0;   // reallocations so far (MatmulWorkspace::generation)
+
     // Grows a buffer; waits for the stream first because earlier launches may still read it.
     void ensure(void*& p, size_t& have, size_t need, cudaStream_t s) {
         if (need <= have) return;
+        ++generation;
         CUDA_CHECK(cudaStreamSynchronize(s));
         if (p) CUDA_CHECK(cudaFree(p));
         p = nullptr;
@@ -146,6 +149,8 @@ MatmulWorkspace::MatmulWorkspace(cudaStream_t stream) : impl_(std::make_unique<I
     const float init[4] = {1.0f, 0.0f, 0.0f, 1.0f};
     CUDA_CHECK(cudaMemcpy(impl_->small, init, sizeof(init), cudaMemcpyHostToDevice));
 }
+
+uint64_t MatmulWorkspace::generation() const { return impl_->generation; }
 
 MatmulWorkspace::~MatmulWorkspace() {
     if (!impl_) return;
