@@ -6,7 +6,7 @@
 // with the same grammar share its compiled automaton and masks (grammar::shared_grammar), so the
 // first request alone is reported too.
 //
-//   bench_grammar [tokenizer.json] [runs=20] [tokens=160]
+//   bench_grammar [tokenizer.json | model.gguf] [runs=20] [tokens=160]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
     const std::string path = argc > 1 ? argv[1] : LLCUDA_BENCH_TOKENIZER;
     const int runs = argc > 2 ? std::atoi(argv[2]) : 20;
     const int tokens = argc > 3 ? std::atoi(argv[3]) : 160;
-    const auto tokenizer = llcuda::Tokenizer::from_hf_json_file(path);
+    const bool gguf = path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;  // a model's own tokenizer
+    const auto tokenizer = gguf ? llcuda::Tokenizer::from_gguf_file(path) : llcuda::Tokenizer::from_hf_json_file(path);
     const auto t0 = Clock::now();
     const auto vocab = llcuda::grammar::build_token_vocabulary(tokenizer, uint32_t(tokenizer.n_vocab()), {tokenizer.eos_id()});
     std::printf("vocabulary %u tokens, trie %zu nodes, built in %.1f ms\n", vocab->n_rows, vocab->node_byte.size(),
