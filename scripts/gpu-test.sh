@@ -3,7 +3,8 @@
 # llcuda for the GPU, run the CUDA op tests, the end-to-end tests against the CPU engine and the
 # benches, and print one table. Logs go to $OUT (or ./gpu-test-out).
 #
-#   bash scripts/gpu-test.sh [STEP...]     steps: build ops e2e bench ptx75 sanitize   (default: all but ptx75, sanitize)
+#   bash scripts/gpu-test.sh [STEP...]     steps: build ops e2e bench long serve ptx75 sanitize
+#                                          (default: build ops e2e bench)
 #
 #   build     configure + build for the local GPU's architecture (LLCUDA_GPU_ARCH, default 90a) into build-gpu
 #   ops       test_cuda_ops (every kernel against its CPU reference) and bench_cuda_ops (% of copy bandwidth)
@@ -11,6 +12,8 @@
 #   bench     random-weight Llama-3 8B / 3.2-1B models made here, then `llcuda bench` on each
 #   ptx75     a build of compute_75 PTX only (the T4 path, JIT-compiled here), op tests + greedy e2e
 #   sanitize  compute-sanitizer memcheck and racecheck on the op tests and one generation
+#   long      pp2048/pp8192 (8B, four types) and tg128 at depth 4k/16k/32k over f16 and q8_0 KV
+#   serve     llcuda serve + bench/serve_bench.py at 1/16/64/256 clients (8B Q4_K_M)
 #
 # Inputs that cannot be fetched there travel with the call: .gpu-deps (scripts/gpu-deps.sh: our
 # Debian -dev packages, unpacked under /tmp/deps) and .gpu-models (scripts/gpu-models.sh: the test
@@ -82,6 +85,48 @@ for step in "${steps[@]}"; do
             rm -f "$model"
         done
         grep -E "pp[0-9]|tg[0-9]|ceiling|device" "$out/bench.log" | sort -u | sed 's/^/           /'
+        ;;
+    long)
+        # Issue rows for prefill and long context: pp2048 / pp8192 for the four 8B types, then
+        # tg128 at depth 4,096 / 16,384 / 32,768 over an f16 and a q8_0 KV cache (8B Q4_K_M).
+        mkdir -p /tmp/bench-models
+        for type in Q4_K_M Q4_0 Q8_0 F16; do
+            model=/tmp/bench-models/llama3-8b-$type.gguf
+            [ -f "$model" ] || ./build-gpu/tools/llcuda/llcuda make-bench-model --shape llama3-8b --type "$type" -o "$model" \
+                >> "$out/long.log" 2>&1
+            for p in 2048 8192; do
+                ./build-gpu/tools/llcuda/llcuda bench -m "$model" -p $p -n 0 -r 1 >> "$out/long.log" 2>&1 || note long "$type pp$p FAILED"
+            done
+            [ "$type" = Q4_K_M ] || rm -f "$model"
+        done
+        for kv in f16 q8_0; do
+            for d in 4096 16384 32768; do
+                ./build-gpu/tools/llcuda/llcuda bench -m /tmp/bench-models/llama3-8b-Q4_K_M.gguf -p 0 -n 128 -d $d -r 1 \
+                    --kv-type $kv >> "$out/long.log" 2>&1 || note long "d$d $kv FAILED"
+            done
+        done
+        grep -E "^\| " "$out/long.log" | grep -v -- "---" | sort -u | sed 's/^/           /'
+        ;;
+    serve)
+        # The serving table: `llcuda serve` on the 8B Q4_K_M bench model, bench/serve_bench.py at
+        # 1, 16, 64 and 256 concurrent streaming clients (512-token prompts, 128 generated).
+        mkdir -p /tmp/bench-models
+        model=/tmp/bench-models/llama3-8b-Q4_K_M.gguf
+        [ -f "$model" ] || ./build-gpu/tools/llcuda/llcuda make-bench-model --shape llama3-8b --type Q4_K_M -o "$model" \
+            >> "$out/serve.log" 2>&1
+        port=${LLCUDA_SERVE_PORT:-8090}
+        ./build-gpu/tools/llcuda/llcuda serve -m "$model" --backend cuda --max-seqs 256 -c 1024 --max-queue 2048 \
+            --port "$port" >> "$out/serve.log" 2>&1 &
+        server=$!
+        for _ in $(seq 180); do
+            python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health')" 2>/dev/null && break
+            sleep 1
+        done
+        python3 bench/serve_bench.py --url "http://127.0.0.1:$port" --clients "${LLCUDA_SERVE_CLIENTS:-1,16,64,256}" \
+            --prompt-tokens 512 --output-tokens 128 > "$out/serve-bench.txt" 2>&1
+        note serve "rc $? (serve-bench.txt)"
+        sed 's/^/           /' "$out/serve-bench.txt"
+        kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
         ;;
     ptx75)
         t0=$(date +%s)
