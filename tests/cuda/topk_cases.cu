@@ -173,6 +173,7 @@ CaseResult run_topk(Kind kind, uint32_t n_vocab, uint32_t k, uint32_t n_rows, ui
     for (uint32_t i = 0; i < n_rows; ++i) {
         const uint32_t r = reqs[i].row;
         const float* row = &logits[uint64_t(r) * n_vocab];
+        order.resize(n_vocab);  // a masked row before this one erased entries
         std::iota(order.begin(), order.end(), 0);
         std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return row[a] > row[b]; });
         if (row_masked(r)) std::erase_if(order, [&](int32_t id) { return !allowed(masks, words, r, id); });
