@@ -25,12 +25,14 @@
 //     writes its partial product to scratch and reduce_splits adds them in a fixed order
 //     (deterministic: the same input gives the same bits whatever the batch composition).
 // sm_75 runs the same code: mma_f16_16816 has an m16n8k8 path; cp.async and ldmatrix.x4 exist
-// from sm_80 / sm_75 respectively, so sm_75 stages with plain loads (gemm_copy16).
+// from sm_80 / sm_75 respectively, so sm_75 stages with plain loads (cp_async16, async_copy.cuh).
 #include <cuda_fp16.h>
 
 #include <algorithm>
 
+#include "backend/cuda/async_copy.cuh"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/tile4_fragments.cuh"
 #include "backend/cuda/dequant.cuh"
 #include "backend/cuda/gemm_tile4.h"
 #include "backend/cuda/matmul_internal.h"
@@ -70,58 +72,7 @@ struct GemmArgs {
     bool accumulate;
 };
 
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-    return uint32_t(__cvta_generic_to_shared(p));
-}
-
-// 16 bytes global -> shared; bytes past `valid` (0 or 16) are zero.
-__device__ __forceinline__ void gemm_copy16(void* dst, const void* src, bool valid) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0)
-                 : "memory");
-#else
-    *reinterpret_cast<uint4*>(dst) = valid ? __ldg(reinterpret_cast<const uint4*>(src)) : make_uint4(0, 0, 0, 0);
-#endif
-}
-__device__ __forceinline__ void gemm_commit() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.commit_group;" ::: "memory");
-#endif
-}
-template <int N>
-__device__ __forceinline__ void gemm_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-#endif
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_addr(p)));
-}
-
-__device__ __forceinline__ uint32_t h2u(__half2 h) {
-    uint32_t u;
-    memcpy(&u, &h, 4);
-    return u;
-}
-__device__ __forceinline__ __half2 u2h(uint32_t u) {
-    __half2 h;
-    memcpy(&h, &u, 4);
-    return h;
-}
-__device__ __forceinline__ uint32_t word(const uint4& v, int i) {
-    return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
-}
-// (w & mask) | exponent of 1024 in both halves: 1024 + field as an exact f16 pair.
-__device__ __forceinline__ __half2 magic1024(uint32_t w, uint32_t mask) {
-    uint32_t d;
-    asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(w), "r"(mask), "r"(0x64006400u));
-    return u2h(d);
-}
-
-// Copies unit u of the CTA's 8 row tiles and 64 tokens into one stage.
+// Copies unit u of the CTA's 16 row tiles and 64 tokens into one stage.
 template <bool Q4K>
 __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint32_t rt0, uint32_t tok0, uint32_t u) {
     const int tid = threadIdx.x;
@@ -132,7 +83,7 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
         const uint32_t rt = rt0 + tl, chunk = u * 4 + off / kTileChunkBytes;
         const bool ok = rt < a.n_rt && chunk < a.n_c;
         const uint8_t* src = ok ? a.quant + (uint64_t(rt) * a.n_c + u * 4) * kTileChunkBytes + off : a.quant;
-        gemm_copy16(st + kOffA + tl * 2048 + off, src, ok);
+        cp_async16(st + kOffA + tl * 2048 + off, src, ok);
     }
     // scales: 16 tiles x 256 bytes
     {
@@ -146,7 +97,7 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
             ok = rt < a.n_rt && u * 4 + off / kTileQ4_0ScaleBytes < a.n_c;
             src = a.side + (uint64_t(rt) * a.n_c + u * 4) * kTileQ4_0ScaleBytes + off;
         }
-        gemm_copy16(st + kOffSide + tl * 256 + off, ok ? src : a.side, ok);
+        cp_async16(st + kOffSide + tl * 256 + off, ok ? src : a.side, ok);
     }
     // activations: 64 tokens x 512 bytes
 #pragma unroll
@@ -154,13 +105,13 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
         const uint32_t idx = tid + kThreads * i, tk = idx / 32, off = (idx % 32) * 16;
         const bool ok = tok0 + tk < a.n_tokens;
         const __half* src = ok ? a.x16 + uint64_t(tok0 + tk) * a.ldk + u * kUnit + off / 2 : a.x16;
-        gemm_copy16(st + kOffB + tk * kBRowHalves * 2 + off, src, ok);
+        cp_async16(st + kOffB + tk * kBRowHalves * 2 + off, src, ok);
     }
     if constexpr (Q4K) {
         if (tid < int(kBN)) {
             const bool ok = tok0 + tid < a.n_tokens;
             const __half* src = ok ? a.xsum + uint64_t(tok0 + tid) * a.n_units * 8 + u * 8 : a.xsum;
-            gemm_copy16(st + kOffXs + tid * 16, src, ok);
+            cp_async16(st + kOffXs + tid * 16, src, ok);
         }
     }
 }
@@ -221,7 +172,7 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
     uint32_t b[2][4][4];  // [step parity][n-tile pair][fragment]
     auto load_b = [&](uint32_t (&dst)[4][4], int step) {
 #pragma unroll
-        for (int np = 0; np < 4; ++np) ldmatrix_x4(dst[np], sb + (np * 16 * kBRowHalves + step * 16) * 2);
+        for (int np = 0; np < 4; ++np) ldsm_x4(dst[np], sb + (np * 16 * kBRowHalves + step * 16) * 2);
     };
     auto load_q = [&](uint4 (&dst)[2], int c) {
         dst[0] = *reinterpret_cast<const uint4*>(sa + c * kTileChunkBytes);
@@ -312,14 +263,14 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_tile4_kernel(GemmArgs a) {
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
         if (uint32_t(s) < n) load_stage<Q4K>(smem + s * kStageBytes, a, rt0, tok0, u_begin + s);
-        gemm_commit();
+        cp_async_commit();
     }
     for (uint32_t i = 0; i < n; ++i) {
-        gemm_wait<STAGES - 2>();
+        cp_async_wait<STAGES - 2>();
         __syncthreads();
         const uint32_t next = i + STAGES - 1;
         if (next < n) load_stage<Q4K>(smem + (next % STAGES) * kStageBytes, a, rt0, tok0, u_begin + next);
-        gemm_commit();
+        cp_async_commit();
         compute_stage<Q4K>(smem + (i % STAGES) * kStageBytes, warp, lane, acc);
     }
 

@@ -35,6 +35,7 @@
 #include "backend/cuda/matmul_internal.h"
 #include "backend/cuda/matvec_stream.cuh"
 #include "backend/cuda/mma_f16.cuh"
+#include "backend/cuda/tile4_fragments.cuh"
 
 namespace llcuda::cuda {
 namespace {
@@ -64,28 +65,6 @@ struct TileArgs {
     // shared memory plan (bytes)
     uint32_t xcol_bytes, xs_col_bytes, off_xs, off_invs, off_ssq, off_red, off_rms;
 };
-
-__device__ __forceinline__ uint32_t h2u(__half2 h) {
-    uint32_t u;
-    memcpy(&u, &h, 4);
-    return u;
-}
-__device__ __forceinline__ __half2 u2h(uint32_t u) {
-    __half2 h;
-    memcpy(&h, &u, 4);
-    return h;
-}
-__device__ __forceinline__ uint32_t word(const uint4& v, int i) {
-    return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
-}
-
-// 1024 + field for two fields placed at bits 0..9 and 16..25 (the f16 exponent of 1024 OR-ed in):
-// (w & mask) | 0x64006400 as one LOP3 (left to itself the compiler emits two).
-__device__ __forceinline__ __half2 magic1024(uint32_t w, uint32_t mask) {
-    uint32_t d;
-    asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(w), "r"(mask), "r"(0x64006400u));
-    return u2h(d);
-}
 
 struct Unit {
     uint4 q[4];      // 4 chunks x 16 bytes (this lane's A fragments for 16 k16-steps)
