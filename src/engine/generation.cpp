@@ -104,13 +104,6 @@ void sample_step(InferenceEngine::State& s, const std::vector<RequestState*>& ro
         // The mask is the sampler's copy for this step: valid until its accept(), after the backend call.
         scratch.requests.push_back({uint32_t(i), n_top, scratch.extras[i], sampler.allowed_mask()});
     }
-    // Masked top-k over several rows at once failed 5 CUDA op cases on an H200 (every single-row
-    // case passed). The cause found since is in the test's reference (a masked row shrank the id
-    // list the next rows reused: every failing case had two masked rows), not yet rerun on a GPU;
-    // until it is, a step whose masked rows are not alone takes whole rows (exact, slower).
-    if (rows.size() > 1) {
-        for (const auto& req : scratch.requests) all_candidates = all_candidates && req.allowed.empty();
-    }
     std::vector<int32_t> ids;
     if (all_argmax) ids = s.backend->argmax();
     else if (all_candidates) s.backend->top_candidates(scratch.requests, scratch.candidates);

@@ -1,6 +1,8 @@
 #include "engine/sampler.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <numeric>
 #include <unordered_map>
@@ -86,10 +88,27 @@ namespace {
 
 // The token the chain's survivors give: the best one when greedy (typical sampling may have dropped
 // the argmax; the chain kept one), else a draw with one uniform number from the sampler's generator.
+// LLCUDA_TRACE_SAMPLING=1 prints every draw (the uniform number and the survivors with their
+// logits and probabilities) to stderr: the tool for telling two engines' samplers apart.
+bool trace_sampling() {
+    static const bool on = [] {
+        const char* v = std::getenv("LLCUDA_TRACE_SAMPLING");
+        return v && *v && std::string(v) != "0";
+    }();
+    return on;
+}
+
 int32_t choose(const std::vector<sampling::Candidate>& c, const SamplingParams& p, std::mt19937_64& rng) {
     if (p.temperature <= 0.0f) return c.front().id;
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
-    return c[sampling::draw(c, uniform(rng))].id;
+    const double u = uniform(rng);
+    const size_t i = sampling::draw(c, u);
+    if (trace_sampling()) {
+        std::string line = fmt::format("[sampling] u={:.6f} chose {} of {}:", u, c[i].id, c.size());
+        for (size_t k = 0; k < c.size() && k < 12; ++k) line += fmt::format(" {}({:.4f},{:.4f})", c[k].id, c[k].logit, c[k].p);
+        std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    return c[i].id;
 }
 
 }  // namespace
