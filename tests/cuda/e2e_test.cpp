@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -186,9 +187,15 @@ TEST(CudaEndToEnd, GemmaDistributionsMatchCpu) {
 // so a draw whose uniform number lands within that difference of a boundary between two candidates
 // can pick the neighbouring one; after such a flip the texts part. So: the GPU repeats itself
 // exactly, the engines agree token for token (and in log-probability) up to the first difference,
-// and a difference, if any, is such a flip: the two tokens are neighbours in the CPU's order of
-// likelihood at that step (within two places: the reported order is before the repetition
-// penalty, which can move a seen token by one).
+// and a difference, if any, is such a flip: the two tokens are neighbours in the order the sampler
+// draws from, the penalized log-probabilities (temperature keeps that order).
+// The penalties are the additive ones (presence, frequency): they shift a log-probability by a
+// known amount, so the test can rebuild the sampler's order from the reported log-probabilities.
+// (The multiplicative repetition penalty needs the absolute logits, which no result reports; an
+// H200 run with it showed exactly such a flip: tokens 253 and 354 of SmolLM2 were 5e-4 apart after
+// the penalty, third and fourth in the drawn order, first and fifth before it.) Either kind runs on
+// the host from the backend's candidates, so this covers the GPU's part: the top list and the
+// extra (penalized) tokens' logits.
 TEST(CudaEndToEnd, SeededSamplingMatchesCpu) {
     LLCUDA_REQUIRE_FILE(test::smollm2_path());
     SamplingParams p;
@@ -196,16 +203,18 @@ TEST(CudaEndToEnd, SeededSamplingMatchesCpu) {
     p.top_k = 40;
     p.top_p = 0.9f;
     p.min_p = 0.05f;
-    p.repetition_penalty = 1.1f;
+    p.presence_penalty = 0.4f;
+    p.frequency_penalty = 0.2f;
     p.max_tokens = 48;
     p.ignore_eos = true;
-    p.logprobs = 8;
+    p.logprobs = 20;
     p.seed = 1234;
+    const std::string prompt = "Once upon a time";
     auto cpu = load(test::smollm2_path(), Backend::Cpu, 256);
     auto gpu = load(test::smollm2_path(), Backend::Cuda, 256);
-    const auto a = cpu.infer("Once upon a time", p);
-    const auto b = gpu.infer("Once upon a time", p);
-    const auto b2 = gpu.infer("Once upon a time", p);
+    const auto a = cpu.infer(prompt, p);
+    const auto b = gpu.infer(prompt, p);
+    const auto b2 = gpu.infer(prompt, p);
     EXPECT_EQ(b.tokens, b2.tokens) << "the same seed gave two different texts on the GPU";
     ASSERT_EQ(a.tokens.size(), b.tokens.size());
     ASSERT_EQ(a.logprobs.size(), a.tokens.size());
@@ -216,30 +225,38 @@ TEST(CudaEndToEnd, SeededSamplingMatchesCpu) {
     for (size_t i = 0; i < same; ++i) {
         EXPECT_NEAR(a.logprobs[i].logprob, b.logprobs[i].logprob, 1e-2) << "token " << i;  // ~max KL scale
     }
-    if (same < a.tokens.size()) {
-        // Rank of each engine's token in the CPU's list of the most likely tokens at that step.
-        const auto& top = a.logprobs[same].top;
-        auto rank = [&](int32_t id) {
-            for (size_t k = 0; k < top.size(); ++k)
-                if (top[k].first == id) return int(k);
-            return -1;
-        };
-        const int ra = rank(a.tokens[same]), rb = rank(b.tokens[same]);
-        std::printf("  first difference at token %zu: CPU took its #%d, GPU its #%d (of the CPU's top %zu)\n", same,
-                    ra, rb, top.size());
-        // Both engines' most likely tokens at that step, to tell a logits difference from a sampler one.
-        const auto& gtop = b.logprobs[same].top;
-        for (size_t k = 0; k < std::max(top.size(), gtop.size()); ++k) {
-            std::printf("    #%zu  cpu %6d %9.5f   gpu %6d %9.5f\n", k, k < top.size() ? top[k].first : -1,
-                        k < top.size() ? top[k].second : 0.0f, k < gtop.size() ? gtop[k].first : -1,
-                        k < gtop.size() ? gtop[k].second : 0.0f);
-        }
-        std::printf("    chosen: cpu %d (logprob %.5f), gpu %d (logprob %.5f)\n", a.tokens[same], a.logprobs[same].logprob,
-                    b.tokens[same], b.logprobs[same].logprob);
-        EXPECT_TRUE(ra >= 0 && rb >= 0 && ra != rb && std::abs(ra - rb) <= 2)
-            << "at token " << same << " the GPU drew " << b.tokens[same] << " where the CPU drew " << a.tokens[same]
-            << ": not neighbouring candidates, so not a rounding flip";
+    if (same == a.tokens.size()) return;
+
+    // The penalty window at the first difference: the prompt and the tokens generated before it.
+    std::vector<int32_t> history = cpu.tokenize(prompt);
+    history.insert(history.end(), a.tokens.begin(), a.tokens.begin() + long(same));
+    const size_t window = std::min(history.size(), size_t(p.penalty_last_n));
+    std::map<int32_t, int> seen;
+    for (size_t i = history.size() - window; i < history.size(); ++i) ++seen[history[i]];
+    auto penalized = [&](int32_t id, float logprob) {
+        const auto it = seen.find(id);
+        return it == seen.end() ? logprob : logprob - float(it->second) * p.frequency_penalty - p.presence_penalty;
+    };
+    // The CPU's most likely tokens in the sampler's order (penalized, descending).
+    std::vector<std::pair<float, int32_t>> order;
+    for (const auto& [id, lp] : a.logprobs[same].top) order.emplace_back(penalized(id, lp), id);
+    std::sort(order.begin(), order.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    auto rank = [&](int32_t id) {
+        for (size_t k = 0; k < order.size(); ++k)
+            if (order[k].second == id) return int(k);
+        return -1;
+    };
+    const int ra = rank(a.tokens[same]), rb = rank(b.tokens[same]);
+    std::printf("  first difference at token %zu: CPU took #%d, GPU #%d of the CPU's penalized order\n", same, ra, rb);
+    const auto& gtop = b.logprobs[same].top;
+    for (size_t k = 0; k < std::min<size_t>(8, order.size()); ++k) {
+        std::printf("    #%zu  cpu %6d %9.5f (raw top: cpu %6d %9.5f, gpu %6d %9.5f)\n", k, order[k].second,
+                    order[k].first, a.logprobs[same].top[k].first, a.logprobs[same].top[k].second,
+                    k < gtop.size() ? gtop[k].first : -1, k < gtop.size() ? gtop[k].second : 0.0f);
     }
+    EXPECT_TRUE(ra >= 0 && rb >= 0 && std::abs(ra - rb) == 1)
+        << "at token " << same << " the GPU drew " << b.tokens[same] << " where the CPU drew " << a.tokens[same]
+        << ": not neighbours in the sampler's order, so not a rounding flip";
 }
 
 // Constrained decoding: a grammar's mask goes with each row's candidate request to the top-k kernels
