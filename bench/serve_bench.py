@@ -8,7 +8,13 @@ token and inter-token latency (p50/p99). Standard library only.
 
 Prompts are random token ids (sent as `prompt: [ids]`, so every server sees the same length),
 different for every request so that the prefix cache does not help; generation ignores
-end-of-sequence (`ignore_eos`) and stops at exactly --output-tokens, greedy."""
+end-of-sequence (`ignore_eos`) and stops at exactly --output-tokens, greedy.
+
+Before the levels, --warmup requests (default 1) run unmeasured, as `llcuda bench` warms up before
+its runs (first-use costs: CUDA graph captures, workspace growth). Two throughput columns:
+"out tok/s" is every generated token over the level's wall time (prefill included); "decode tok/s"
+is the number of clients times the median stream's decode rate ((tokens - 1) / the time from its
+first to its last token), the figure `llama-batched-bench` calls generation speed."""
 import argparse
 import http.client
 import json
@@ -61,11 +67,11 @@ def one_request(url, headers, body):
     return ttft, gaps, n_out
 
 
-def run_level(args, n_clients, vocab):
+def run_level(args, n_clients, vocab, seed=None):
     headers = {"Content-Type": "application/json"}
     if args.api_key:
         headers["Authorization"] = f"Bearer {args.api_key}"
-    rng = random.Random(n_clients)
+    rng = random.Random(n_clients if seed is None else seed)  # different prompts per level: no prefix-cache hits
     results, errors = [], []
     lock = threading.Lock()
 
@@ -96,8 +102,10 @@ def run_level(args, n_clients, vocab):
     total_out = sum(r[2] for r in results)
     ttfts = [r[0] for r in results if r[0] is not None]
     gaps = [g for r in results for g in r[1]]
+    stream_rates = [len(r[1]) / sum(r[1]) for r in results if r[1] and sum(r[1]) > 0]
     return {"clients": n_clients, "requests": len(results), "errors": len(errors), "wall_s": wall,
             "output_tok_s": total_out / wall, "requests_s": len(results) / wall,
+            "decode_tok_s": n_clients * statistics.median(stream_rates) if stream_rates else float("nan"),
             "ttft_p50_ms": 1000 * percentile(ttfts, 50), "ttft_p99_ms": 1000 * percentile(ttfts, 99),
             "itl_p50_ms": 1000 * percentile(gaps, 50), "itl_p99_ms": 1000 * percentile(gaps, 99),
             "first_error": errors[0] if errors else None}
@@ -110,6 +118,7 @@ def main():
     ap.add_argument("--prompt-tokens", type=int, default=512)
     ap.add_argument("--output-tokens", type=int, default=128)
     ap.add_argument("--requests-per-client", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=1, help="unmeasured requests sent before the levels")
     ap.add_argument("--model", default="")
     ap.add_argument("--api-key", default="")
     ap.add_argument("--vocab", type=int, default=0, help="token ids are drawn below this (0: ask /v1/models)")
@@ -121,16 +130,24 @@ def main():
         conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=60)
         conn.request("GET", "/v1/models", headers={"Authorization": f"Bearer {args.api_key}"} if args.api_key else {})
         vocab = json.loads(conn.getresponse().read())["data"][0].get("meta", {}).get("n_vocab", 32000)
+    if args.warmup > 0:
+        saved = args.requests_per_client
+        args.requests_per_client = args.warmup
+        w = run_level(args, 1, vocab, seed=-1)
+        args.requests_per_client = saved
+        if w["errors"]:
+            print("warm-up failed:", w["first_error"])
     print(f"prompt {args.prompt_tokens} tokens, output {args.output_tokens} tokens, "
-          f"{args.requests_per_client} requests per client")
+          f"{args.requests_per_client} requests per client, {args.warmup} warm-up requests")
     if not args.json:
-        print(f"{'clients':>7} {'out tok/s':>10} {'req/s':>7} {'TTFT p50':>9} {'TTFT p99':>9} {'ITL p50':>8} {'ITL p99':>8} errors")
+        print(f"{'clients':>7} {'out tok/s':>10} {'decode tok/s':>12} {'req/s':>7} {'TTFT p50':>9} {'TTFT p99':>9} "
+              f"{'ITL p50':>8} {'ITL p99':>8} errors")
     for n in [int(x) for x in args.clients.split(",")]:
         r = run_level(args, n, vocab)
         if args.json:
             print(json.dumps(r))
         else:
-            print(f"{n:>7} {r['output_tok_s']:>10.1f} {r['requests_s']:>7.2f} {r['ttft_p50_ms']:>7.0f}ms "
+            print(f"{n:>7} {r['output_tok_s']:>10.1f} {r['decode_tok_s']:>12.1f} {r['requests_s']:>7.2f} {r['ttft_p50_ms']:>7.0f}ms "
                   f"{r['ttft_p99_ms']:>7.0f}ms {r['itl_p50_ms']:>6.1f}ms {r['itl_p99_ms']:>6.1f}ms {r['errors']}")
             if r["first_error"]:
                 print("   first error:", r["first_error"])
