@@ -1,6 +1,7 @@
 #include "engine/sampler.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
@@ -59,11 +60,31 @@ Sampler::Sampler(const SamplingParams& params, uint32_t n_vocab, std::shared_ptr
     }
 }
 
+namespace {
+
+// LLCUDA_TRACE_SAMPLING=1 prints every draw (the uniform number and the survivors with their
+// logits and probabilities) and every grammar mask's time to stderr: the tool for telling two
+// engines' samplers apart, and for seeing which masks a decode step waits for.
+bool trace_sampling() {
+    static const bool on = [] {
+        const char* v = std::getenv("LLCUDA_TRACE_SAMPLING");
+        return v && *v && std::string(v) != "0";
+    }();
+    return on;
+}
+
+}  // namespace
+
 const grammar::Mask& Sampler::step_mask() {
     if (!mask_ready_) {
+        const auto t0 = std::chrono::steady_clock::now();
         mask_ = matcher_->allowed();  // a copy into the capacity of the last one
         n_allowed_ = count_allowed(mask_, n_vocab_);
         mask_ready_ = true;
+        if (trace_sampling()) {
+            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            std::fprintf(stderr, "[mask] %.3f ms, %u allowed\n", ms, n_allowed_);
+        }
     }
     return mask_;
 }
@@ -88,16 +109,6 @@ namespace {
 
 // The token the chain's survivors give: the best one when greedy (typical sampling may have dropped
 // the argmax; the chain kept one), else a draw with one uniform number from the sampler's generator.
-// LLCUDA_TRACE_SAMPLING=1 prints every draw (the uniform number and the survivors with their
-// logits and probabilities) to stderr: the tool for telling two engines' samplers apart.
-bool trace_sampling() {
-    static const bool on = [] {
-        const char* v = std::getenv("LLCUDA_TRACE_SAMPLING");
-        return v && *v && std::string(v) != "0";
-    }();
-    return on;
-}
-
 int32_t choose(const std::vector<sampling::Candidate>& c, const SamplingParams& p, std::mt19937_64& rng) {
     if (p.temperature <= 0.0f) return c.front().id;
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
