@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The server's API, hostile-traffic and client-disconnect tests against an AddressSanitizer +
+# UndefinedBehaviorSanitizer build of `llcuda` (CPU backend, SmolLM2): memory errors, leaks and
+# undefined behaviour under 1,000 malformed requests and 64 streams with random hang-ups. Every
+# sanitizer report goes to a file under build-asan/sanitizer/; the run fails when the tests fail or
+# any report exists. Not part of CI: it is a second full build of the engine (about as long as CI's
+# own on a 2-core machine). Run it after changes to the server, the scheduler or the engine, once
+# scripts/test.sh has set the machine up (dependencies, Python environment, test models).
+#   bash scripts/asan-server.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=build-asan
+flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLCUDA_CUDA=OFF -DLLCUDA_BUILD_BENCH=OFF \
+    -DLLCUDA_PYTHON=OFF -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
+cmake --build "$build" --target llcuda_cli llcuda_test_data
+reports=$root/$build/sanitizer
+rm -rf "$reports" && mkdir -p "$reports"
+export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1"
+export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1"
+export LLCUDA_REQUIRE_MODELS=1
+status=0
+ctest --test-dir "$build" -R '^server_(api|hostile|disconnect)$' --output-on-failure || status=1
+if compgen -G "$reports/*" > /dev/null; then
+    echo "sanitizer reports:"
+    for f in "$reports"/*; do echo "== $f"; head -40 "$f"; done
+    status=1
+else
+    echo "no sanitizer reports"
+fi
+exit $status
