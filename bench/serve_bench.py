@@ -67,7 +67,7 @@ def one_request(url, headers, body):
     return ttft, gaps, n_out
 
 
-def run_level(args, n_clients, vocab, seed=None):
+def run_level(args, n_clients, vocab, seed=None, requests_per_client=None):
     headers = {"Content-Type": "application/json"}
     if args.api_key:
         headers["Authorization"] = f"Bearer {args.api_key}"
@@ -75,8 +75,10 @@ def run_level(args, n_clients, vocab, seed=None):
     results, errors = [], []
     lock = threading.Lock()
 
+    n_requests = args.requests_per_client if requests_per_client is None else requests_per_client
+
     def client(i):
-        for _ in range(args.requests_per_client):
+        for _ in range(n_requests):
             body = {"prompt": [rng.randrange(100, vocab) for _ in range(args.prompt_tokens)],
                     "max_tokens": args.output_tokens, "temperature": 0, "ignore_eos": True, "stream": True,
                     "stream_options": {"include_usage": True}}
@@ -131,10 +133,7 @@ def main():
         conn.request("GET", "/v1/models", headers={"Authorization": f"Bearer {args.api_key}"} if args.api_key else {})
         vocab = json.loads(conn.getresponse().read())["data"][0].get("meta", {}).get("n_vocab", 32000)
     if args.warmup > 0:
-        saved = args.requests_per_client
-        args.requests_per_client = args.warmup
-        w = run_level(args, 1, vocab, seed=-1)
-        args.requests_per_client = saved
+        w = run_level(args, 1, vocab, seed=-1, requests_per_client=args.warmup)
         if w["errors"]:
             print("warm-up failed:", w["first_error"])
     print(f"prompt {args.prompt_tokens} tokens, output {args.output_tokens} tokens, "

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cmath>
 #include <numeric>
+#include <string>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -77,11 +78,12 @@ bool trace_sampling() {
 
 const grammar::Mask& Sampler::step_mask() {
     if (!mask_ready_) {
-        const auto t0 = std::chrono::steady_clock::now();
+        const bool trace = trace_sampling();
+        const auto t0 = trace ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         mask_ = matcher_->allowed();  // a copy into the capacity of the last one
         n_allowed_ = count_allowed(mask_, n_vocab_);
         mask_ready_ = true;
-        if (trace_sampling()) {
+        if (trace) {
             const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
             std::fprintf(stderr, "[mask] %.3f ms, %u allowed\n", ms, n_allowed_);
         }
