@@ -17,10 +17,11 @@ struct GemmTile4Plan {
     uint32_t ldk = 0;              // halves per staged activation row = n_units * 256
     uint32_t units_per_split = 0;
     uint32_t splits = 1;           // > 1: partial products in scratch (splits x n_tokens x n_rows floats)
+    uint32_t bn = 64;              // tokens per CTA: 16, 32 or 64
 };
 
-// False where the kernel's shared memory (104 KiB per CTA) exceeds the device's opt-in limit
-// (sm_75, sm_86, sm_89): matmul then keeps the dequantize + cuBLAS path.
+// False where two stages of the 64-token tile (137 KiB per CTA) exceed the device's shared-memory
+// opt-in limit (sm_75, sm_86, sm_89): matmul then keeps the dequantize + cuBLAS path.
 bool gemm_tile4_supported();
 // Raises the kernels' shared-memory limit on the current device (called by upload_matrix).
 void gemm_tile4_prepare();
