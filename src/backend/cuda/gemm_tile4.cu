@@ -9,22 +9,27 @@
 //  1. act_to_f16: each token's row of x (optionally RMS-normalized, x * w / rms) is scaled by a
 //     power of two so that its largest |x| lies in [512, 1024), written as f16 (columns padded with
 //     zeros to the matrix's 256-column units), with the inverse scale per token and, for Q4_K, the
-//     f32 sum of every 32 scaled columns rounded to f16 (< 2^15: fits). Scaling per token (not per
-//     call) keeps small tokens as precise as large ones.
+//     f32 sum of every 32 scaled columns as two f16 parts, high = f16(sum) and low = f16(sum -
+//     high) (|sum| < 2^15: fits). Scaling per token (not per call) keeps small tokens as precise
+//     as large ones.
 //  2. gemm_tile4_kernel: a CTA computes 256 rows x 64 tokens (16 or 32 for small calls, see Geom);
-//     its 8 warps own 32 rows (two 16-row tiles) each and all 64 tokens (8 mma n-tiles), so each A
-//     fragment built from the codes feeds 8 mma and each B fragment (ldmatrix.x4 from shared
-//     memory) 2. Per 256-column unit the CTA
-//     copies the tiles' codes (32 KB), their scales and the tokens' f16 columns (33 KB) into
-//     shared memory with cp.async, in a 3-stage pipeline (2 where shared memory is smaller). 256
-//     rows per CTA, not 128: the f16 activations cost more bytes per stage than the 4-bit codes,
-//     and at 128 rows the copies from L2 (~80 FLOP per byte) held the H200 near 250 TFLOP/s. A fragments are f16 dequantized values:
-//     Q4_0 (q - 8) * d, Q4_K q * (d * sc_j) with the mins as one extra mma per unit and n-tile
-//     (A = -dmin * m_j in 8 columns, B = the token's 8 sub-block sums) — the same f16 rounding of
-//     each weight as the dequantize-to-f16 path, one f32 accumulator throughout. When row x token
-//     blocks cannot fill the GPU twice over, the units are split over grid.z (split-K); each split
-//     writes its partial product to scratch and reduce_splits adds them in a fixed order
-//     (deterministic: the same input gives the same bits whatever the batch composition).
+//     its 8 warps own 32 rows (two 16-row tiles) each and all the CTA's tokens (8 mma n-tiles at
+//     64), so each A fragment built from the codes feeds 8 mma and each B fragment (ldmatrix.x4
+//     from shared memory) 2. Per 256-column unit the CTA copies the tiles' codes (32 KB), their
+//     scales and the tokens' f16 columns (33 KB at 64 tokens) into shared memory with cp.async, in
+//     a 3-stage pipeline (2 where shared memory is smaller). 256 rows per CTA, not 128: the f16
+//     activations cost more bytes per stage than the 4-bit codes, and at 128 rows the copies from
+//     L2 (~80 FLOP per byte) held the H200 near 250 TFLOP/s.
+//     A fragments: Q4_0 f16((q - 8) * d), the dequantize-to-f16 path's rounding of each weight, into
+//     the f32 accumulator. Q4_K the exact integers q * sc_j (<= 945) into a per-unit accumulator,
+//     scaled by each row's f32 d at the end of the unit; the mins as one more mma per n-tile with
+//     the exact m_j as A (columns 0..7 and again 8..15) and the sums' high and low parts as B,
+//     scaled by f32 dmin. So no f16 rounding is shared by a sub-block's 32 weights (rounding d sc_j
+//     or dmin m_j to f16 was: SmolLM2 Q4_K_M KL 1.8e-5 against 2-5e-6 for every other type).
+//     When row x token blocks cannot fill the GPU twice over, the units are split over grid.z
+//     (split-K); each split writes its partial product to scratch and reduce_splits adds them in a
+//     fixed order (deterministic: the same input gives the same bits whatever the batch
+//     composition).
 // sm_75 runs the same code: mma_f16_16816 has an m16n8k8 path; cp.async and ldmatrix.x4 exist
 // from sm_80 / sm_75 respectively, so sm_75 stages with plain loads (cp_async16, async_copy.cuh).
 #include <cuda_fp16.h>
@@ -61,8 +66,8 @@ struct Geom {
     static constexpr uint32_t kOffA = 0;                                   // [16 tiles][4 chunks][512 B] codes
     static constexpr uint32_t kOffSide = kRowTiles * 4 * kTileChunkBytes;  // [16 tiles][256 B] Q4_K heads / Q4_0 scales
     static constexpr uint32_t kOffB = kOffSide + kRowTiles * 256;          // [BN tokens][264 halves] activations
-    static constexpr uint32_t kOffXs = kOffB + kBN * kBRowHalves * 2;      // [BN tokens][8 halves] Q4_K sub-block sums
-    static constexpr uint32_t kStageBytes = kOffXs + kBN * 16;             // BN 64: 70,144 bytes
+    static constexpr uint32_t kOffXs = kOffB + kBN * kBRowHalves * 2;      // [BN tokens][16 halves] Q4_K sub-block sums (hi, lo)
+    static constexpr uint32_t kStageBytes = kOffXs + kBN * 32;             // BN 64: 71,168 bytes
 };
 // Pipeline depth: 3 stages where they fit (BN 64: 210,432 bytes; sm_90 allows 227 KB per CTA), else 2
 // (BN 64: 140,288; sm_80 163 KB), else none.
@@ -77,7 +82,7 @@ struct GemmArgs {
     uint32_t n_rows, n_rt, n_c, n_units;
     const __half* x16;     // (n_tokens, ldk) scaled activations
     uint32_t ldk;          // halves per token row = n_units * 256
-    const __half* xsum;    // (n_tokens, n_units * 8) Q4_K sub-block sums, or nullptr
+    const __half* xsum;    // (n_tokens, n_units * 16) Q4_K sub-block sums per unit: 8 f16 high parts, 8 low, or nullptr
     const float* invs;     // (n_tokens) inverse activation scale
     uint32_t n_tokens;
     float* y;              // (n_tokens, n_rows)
@@ -123,10 +128,11 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
         cp_async16(st + G::kOffB + tk * kBRowHalves * 2 + off, src, ok);
     }
     if constexpr (Q4K) {
-        if (tid < int(G::kBN)) {
-            const bool ok = tok0 + tid < a.n_tokens;
-            const __half* src = ok ? a.xsum + uint64_t(tok0 + tid) * a.n_units * 8 + u * 8 : a.xsum;
-            cp_async16(st + G::kOffXs + tid * 16, src, ok);
+        if (tid < int(2 * G::kBN)) {  // token tid / 2, high (0) or low (1) parts
+            const uint32_t tk = uint32_t(tid) >> 1, part = uint32_t(tid) & 1;
+            const bool ok = tok0 + tk < a.n_tokens;
+            const __half* src = ok ? a.xsum + uint64_t(tok0 + tk) * a.n_units * 16 + u * 16 + part * 8 : a.xsum;
+            cp_async16(st + G::kOffXs + tk * 32 + part * 16, src, ok);
         }
     }
 }
@@ -159,8 +165,11 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
     // n-tile pair, k offset (mi % 2) * 8
     const uint8_t* sb = st + G::kOffB + (((lane >> 4) * 8 + (lane & 7)) * kBRowHalves + ((lane >> 3) & 1) * 8) * 2;
 
-    // Q4_K: per tile, d * sc_j for rows g and g+8 as f16 (j = 0..7), and -dmin * m_j for the mins mma.
+    // Q4_K: per tile and sub-block j, (sc_j of row g, sc_j / 16 of row g+8) as exact f16 (A is then
+    // the exact integer q * sc_j, see below); d and dmin of rows g and g+8 in f32, applied to the
+    // unit's own accumulator c1 and to the mins product at the end; the mins' A holds the exact m_j.
     __half2 ds[2][8];
+    float dq[2][2], dm[2][2];  // [tile][row g, row g+8]: d, dmin
     uint32_t am[2][2];
     if constexpr (Q4K) {
 #pragma unroll
@@ -168,20 +177,28 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
             const uint4 hg = *reinterpret_cast<const uint4*>(ss + r * 256 + g * 16);
             const uint4 h8 = *reinterpret_cast<const uint4*>(ss + r * 256 + (g + 8) * 16);
             const Q4KScales sg = unpack_q4k(hg), s8 = unpack_q4k(h8);
-            const float dg = f16_bits_to_f32(hg.x), mg = f16_bits_to_f32(hg.x >> 16);
-            const float d8 = f16_bits_to_f32(h8.x), m8 = f16_bits_to_f32(h8.x >> 16);
+            dq[r][0] = f16_bits_to_f32(hg.x), dm[r][0] = f16_bits_to_f32(hg.x >> 16);
+            dq[r][1] = f16_bits_to_f32(h8.x), dm[r][1] = f16_bits_to_f32(h8.x >> 16);
 #pragma unroll
-            for (int j = 0; j < 8; ++j) ds[r][j] = __floats2half2_rn(dg * byte_of(sg.sc, j), d8 * byte_of(s8.sc, j));
-            // A of the mins mma: row g = (-dmin m_2t, -dmin m_2t+1), row g+8 likewise, columns 8..15 zero
-            const float g0 = -mg * byte_of(sg.m, 2 * t), g1 = -mg * byte_of(sg.m, 2 * t + 1);
-            const float e0 = -m8 * byte_of(s8.m, 2 * t), e1 = -m8 * byte_of(s8.m, 2 * t + 1);
-            am[r][0] = h2u(__floats2half2_rn(g0, g1));
-            am[r][1] = h2u(__floats2half2_rn(e0, e1));
+            for (int j = 0; j < 8; ++j) ds[r][j] = __floats2half2_rn(byte_of(sg.sc, j), byte_of(s8.sc, j) * (1.0f / 16.0f));
+            // A of the mins mma: row g = (m_2t, m_2t+1), row g+8 likewise, in columns 0..7 (times the
+            // sums' f16 high parts) and again in 8..15 (times their low parts)
+            am[r][0] = h2u(__floats2half2_rn(byte_of(sg.m, 2 * t), byte_of(sg.m, 2 * t + 1)));
+            am[r][1] = h2u(__floats2half2_rn(byte_of(s8.m, 2 * t), byte_of(s8.m, 2 * t + 1)));
         }
     }
-    const __half2 k1024 = __float2half2_rn(1024.0f), k1032 = __float2half2_rn(1032.0f),
-                  k16th = __float2half2_rn(1.0f / 16.0f), km64 = __float2half2_rn(-64.0f),
-                  km72 = __float2half2_rn(-72.0f);
+    // Q4_K accumulates the unit into c1 (exact integer A), scaled by d once at the end; Q4_0's A
+    // already holds d (q - 8) and goes straight into acc.
+    float c1[2][2 * NP][4];
+    if constexpr (Q4K) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r)
+#pragma unroll
+            for (int n = 0; n < 2 * NP; ++n) c1[r][n][0] = c1[r][n][1] = c1[r][n][2] = c1[r][n][3] = 0.0f;
+    }
+    float(&dst)[2][2 * NP][4] = Q4K ? c1 : acc;
+    const __half2 k1032 = __float2half2_rn(1032.0f), k16th = __float2half2_rn(1.0f / 16.0f),
+                  km72 = __float2half2_rn(-72.0f), kneg1024 = __float2half2_rn(-1024.0f);
     // The 16 k16-steps of the unit, unrolled and software-pipelined: the B fragments of step i + 1
     // (4 ldmatrix.x4) and the codes of the next chunk are requested before the mma of step i, so
     // that with only 2 warps per scheduler the shared-memory latency hides behind tensor work.
@@ -211,47 +228,49 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
             const uint32_t w = word(q[r], s), w8 = w >> 8;
-            __half2 lo, hi;  // scales of row g / row g+8, both halves
-            __half2 vg0, vg8, vh0, vh8;
             if constexpr (Q4K) {
-                const __half2 p = ds[r][step >> 1];
-                lo = __low2half2(p), hi = __high2half2(p);
-                vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1024);
-                vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km64);
-                vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1024);
-                vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km64);
+                // One rounding of an exact result: (1024 + q) sc - 1024 sc = q sc for row g and
+                // (1024 + 16 q) sc/16 - 64 sc = q sc for row g+8, both <= 945 (exact in f16).
+                const __half2 p = ds[r][step >> 1], np2 = __hmul2(p, kneg1024);
+                const __half2 sg = __low2half2(p), ng = __low2half2(np2);
+                const __half2 s8 = __high2half2(p), n8 = __high2half2(np2);
+                A[r][0] = h2u(__hfma2(magic1024(w, 0x000F000Fu), sg, ng));
+                A[r][1] = h2u(__hfma2(magic1024(w, 0x00F000F0u), s8, n8));
+                A[r][2] = h2u(__hfma2(magic1024(w8, 0x000F000Fu), sg, ng));
+                A[r][3] = h2u(__hfma2(magic1024(w8, 0x00F000F0u), s8, n8));
             } else {
-                const __half2 p = u2h(s < 2 ? d0[r].x : d0[r].y);
-                lo = __low2half2(p), hi = __high2half2(p);
-                vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1032);
-                vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km72);
-                vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1032);
-                vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km72);
+                const __half2 p = u2h(s < 2 ? d0[r].x : d0[r].y);  // d of (row g, row g+8)
+                const __half2 lo = __low2half2(p), hi = __high2half2(p);
+                A[r][0] = h2u(__hmul2(__hsub2(magic1024(w, 0x000F000Fu), k1032), lo));
+                A[r][1] = h2u(__hmul2(__hfma2(magic1024(w, 0x00F000F0u), k16th, km72), hi));
+                A[r][2] = h2u(__hmul2(__hsub2(magic1024(w8, 0x000F000Fu), k1032), lo));
+                A[r][3] = h2u(__hmul2(__hfma2(magic1024(w8, 0x00F000F0u), k16th, km72), hi));
             }
-            A[r][0] = h2u(__hmul2(vg0, lo));
-            A[r][1] = h2u(__hmul2(vg8, hi));
-            A[r][2] = h2u(__hmul2(vh0, lo));
-            A[r][3] = h2u(__hmul2(vh8, hi));
         }
 #pragma unroll
         for (int np = 0; np < NP; ++np) {
             const uint32_t(&bb)[4] = b[step & 1][np];
 #pragma unroll
             for (int r = 0; r < 2; ++r) {
-                mma_f16_16816(acc[r][2 * np], A[r], bb[0], bb[1]);
-                mma_f16_16816(acc[r][2 * np + 1], A[r], bb[2], bb[3]);
+                mma_f16_16816(dst[r][2 * np], A[r], bb[0], bb[1]);
+                mma_f16_16816(dst[r][2 * np + 1], A[r], bb[2], bb[3]);
             }
         }
         if (s == 3 && c + 1 < 4) q[0] = qn[0], q[1] = qn[1];
     }
-    if constexpr (Q4K) {  // mins: acc -= dmin * sum_j m_j * X_j
+    if constexpr (Q4K) {  // acc += d * c1 - dmin * sum_j m_j * X_j, X_j = its f16 high + low parts
 #pragma unroll
         for (int n = 0; n < 2 * NP; ++n) {
-            const uint32_t bx = *reinterpret_cast<const uint32_t*>(st + G::kOffXs + (n * 8 + g) * 16 + t * 4);
+            const uint8_t* xs = st + G::kOffXs + (n * 8 + g) * 32 + t * 4;  // token n*8+g: 8 high, 8 low halves
+            const uint32_t bhi = *reinterpret_cast<const uint32_t*>(xs);
+            const uint32_t blo = *reinterpret_cast<const uint32_t*>(xs + 16);
 #pragma unroll
             for (int r = 0; r < 2; ++r) {
-                const uint32_t A[4] = {am[r][0], am[r][1], 0u, 0u};
-                mma_f16_16816(acc[r][n], A, bx, 0u);
+                const uint32_t A[4] = {am[r][0], am[r][1], am[r][0], am[r][1]};
+                float c2[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                mma_f16_16816(c2, A, bhi, blo);
+#pragma unroll
+                for (int e = 0; e < 4; ++e) acc[r][n][e] += dq[r][e >> 1] * c1[r][n][e] - dm[r][e >> 1] * c2[e];
             }
         }
     }
@@ -372,7 +391,13 @@ __global__ void act_to_f16_kernel(const float* __restrict__ x, uint32_t n_cols, 
         if (sums) {
             sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
             sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
-            if ((threadIdx.x & 3) == 0) xsum[uint64_t(tok) * (ldk / 32) + k0 / 32] = __float2half_rn(sum);
+            if ((threadIdx.x & 3) == 0) {  // sub-block sb = k0 / 32 of unit sb / 8: high part, low part 8 later
+                const uint32_t sb = k0 / 32;
+                const __half hi = __float2half_rn(sum);
+                __half* dst = xsum + uint64_t(tok) * (ldk / 16) + (sb / 8) * 16 + sb % 8;
+                dst[0] = hi;
+                dst[8] = __float2half_rn(sum - __half2float(hi));
+            }
         }
     }
 }

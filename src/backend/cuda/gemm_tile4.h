@@ -29,7 +29,8 @@ GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens);
 
 // x16 (n_tokens x ldk) = f16(x' * s_t), x' = x, or x * norm_weight / rms(x) when norm_weight is set;
 // s_t a power of two per token putting its largest |x'| in [512, 1024); invs (n_tokens) = 1 / s_t;
-// with `sums`, xsum (n_tokens x ldk / 32) = f16 of each 32 scaled columns' sum (Q4_K mins).
+// with `sums`, xsum (n_tokens x ldk / 16): per 256-column unit, the f16 high parts of its eight
+// 32-column sums of scaled x', then their low parts (sum - high) (Q4_K mins).
 void act_to_f16(const float* x, uint32_t n_tokens, uint32_t n_cols, const float* norm_weight, float eps, uint32_t ldk,
                 bool sums, __half* x16, __half* xsum, float* invs, cudaStream_t stream);
 
