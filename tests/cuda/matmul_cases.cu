@@ -358,17 +358,18 @@ std::vector<OpCase> matmul_cases() {
         cases.push_back({"matmul_fused", "q4_K 1001x2048 n=" + std::to_string(n) + " x=huge +norm", n <= 8 ? kMatvecTol : kGemmTol,
                          [=](bool timed) { return run_matmul(GgmlType::Q4_K, 1001, 2048, n, XKind::Huge, false, timed, kFuseNorm); }});
     }
-    // Q4_0/Q4_K above 8 tokens: gemm_tile4 (several 64-token blocks with a partial last one) up to
-    // 128 tokens, then the chunk-wise f16 dequantization + cuBLAS (dequant_tile4.cu), also with a
-    // half-filled last chunk and a row count that is not a multiple of 16.
+    // Q4_0/Q4_K above 8 tokens: gemm_tile4 (several 64-token blocks with a partial last one; with
+    // LLCUDA_GEMM_TILE4_NARROW=1 the 16- and 32-token tiles up to 32 tokens) up to 128 tokens, then
+    // the chunk-wise f16 dequantization + cuBLAS (dequant_tile4.cu), also with a half-filled last
+    // chunk and a row count that is not a multiple of 16.
     for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_K})
-        for (uint32_t n : {100u, 300u}) add(t, 1001, 2048, n);
-    add(GgmlType::Q4_0, 37, 1056, 200);
+        for (uint32_t n : {9u, 16u, 32u, 100u, 300u}) add(t, 1001, 2048, n);
+    for (uint32_t n : {12u, 200u}) add(GgmlType::Q4_0, 37, 1056, n);
     // Llama-3-8B prompt-chunk and batched-decode shapes (bench; random blocks): fused qkv, fused
-    // gate+up, down; 16 and 64 tokens (a decode step of that many sequences) and a 512-token chunk.
+    // gate+up, down; 16, 32 and 64 tokens (a decode step of that many sequences) and a 512-token chunk.
     for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::F16})
         for (auto [rows, cols] : {std::pair{6144u, 4096u}, {28672u, 4096u}, {4096u, 14336u}})
-            for (uint32_t n : {16u, 64u, 512u}) add(t, rows, cols, n, XKind::Uniform, true, "gemm_8b");
+            for (uint32_t n : {16u, 32u, 64u, 512u}) add(t, rows, cols, n, XKind::Uniform, true, "gemm_8b");
     // Llama-3-8B decode shapes (bench; random blocks): q/o, k/v, gate/up, down, output.
     for (GgmlType t : kHotTypes)
         for (auto [rows, cols] : {std::pair{4096u, 4096u}, {1024u, 4096u}, {14336u, 4096u}, {4096u, 14336u},

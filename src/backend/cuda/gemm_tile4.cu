@@ -9,26 +9,34 @@
 //  1. act_to_f16: each token's row of x (optionally RMS-normalized, x * w / rms) is scaled by a
 //     power of two so that its largest |x| lies in [512, 1024), written as f16 (columns padded with
 //     zeros to the matrix's 256-column units), with the inverse scale per token and, for Q4_K, the
-//     f32 sum of every 32 scaled columns rounded to f16 (< 2^15: fits). Scaling per token (not per
-//     call) keeps small tokens as precise as large ones.
-//  2. gemm_tile4_kernel: a CTA computes 256 rows x 64 tokens; its 8 warps own 32 rows (two 16-row
-//     tiles) each and all 64 tokens (8 mma n-tiles), so each A fragment built from the codes feeds
-//     8 mma and each B fragment (ldmatrix.x4 from shared memory) 2. Per 256-column unit the CTA
-//     copies the tiles' codes (32 KB), their scales and the tokens' f16 columns (33 KB) into
-//     shared memory with cp.async, in a 3-stage pipeline (2 where shared memory is smaller). 256
-//     rows per CTA, not 128: the f16 activations cost more bytes per stage than the 4-bit codes,
-//     and at 128 rows the copies from L2 (~80 FLOP per byte) held the H200 near 250 TFLOP/s. A fragments are f16 dequantized values:
-//     Q4_0 (q - 8) * d, Q4_K q * (d * sc_j) with the mins as one extra mma per unit and n-tile
-//     (A = -dmin * m_j in 8 columns, B = the token's 8 sub-block sums) — the same f16 rounding of
-//     each weight as the dequantize-to-f16 path, one f32 accumulator throughout. When row x token
-//     blocks cannot fill the GPU twice over, the units are split over grid.z (split-K); each split
-//     writes its partial product to scratch and reduce_splits adds them in a fixed order
-//     (deterministic: the same input gives the same bits whatever the batch composition).
+//     f32 sum of every 32 scaled columns as two f16 parts, high = f16(sum) and low = f16(sum -
+//     high) (|sum| < 2^15: fits). Scaling per token (not per call) keeps small tokens as precise
+//     as large ones.
+//  2. gemm_tile4_kernel: a CTA computes 256 rows x 64 tokens (16 or 32 for small calls, see Geom);
+//     its 8 warps own 32 rows (two 16-row tiles) each and all the CTA's tokens (8 mma n-tiles at
+//     64), so each A fragment built from the codes feeds 8 mma and each B fragment (ldmatrix.x4
+//     from shared memory) 2. Per 256-column unit the CTA copies the tiles' codes (32 KB), their
+//     scales and the tokens' f16 columns (33 KB at 64 tokens) into shared memory with cp.async, in
+//     a 3-stage pipeline (2 where shared memory is smaller). 256 rows per CTA, not 128: the f16
+//     activations cost more bytes per stage than the 4-bit codes, and at 128 rows the copies from
+//     L2 (~80 FLOP per byte) held the H200 near 250 TFLOP/s.
+//     A fragments: Q4_0 f16((q - 8) * d), the dequantize-to-f16 path's rounding of each weight, into
+//     the f32 accumulator. Q4_K the exact integers q * sc_j (<= 945) into a per-unit accumulator,
+//     scaled by each row's f32 d at the end of the unit; the mins as one more mma per n-tile with
+//     the exact m_j as A (columns 0..7 and again 8..15) and the sums' high and low parts as B,
+//     scaled by f32 dmin. So no f16 rounding is shared by a sub-block's 32 weights (rounding d sc_j
+//     or dmin m_j to f16 was: SmolLM2 Q4_K_M KL 1.8e-5 against 2-5e-6 for every other type).
+//     When row x token blocks cannot fill the GPU twice over, the units are split over grid.z
+//     (split-K); each split writes its partial product to scratch and reduce_splits adds them in a
+//     fixed order (deterministic: the same input gives the same bits whatever the batch
+//     composition).
 // sm_75 runs the same code: mma_f16_16816 has an m16n8k8 path; cp.async and ldmatrix.x4 exist
 // from sm_80 / sm_75 respectively, so sm_75 stages with plain loads (cp_async16, async_copy.cuh).
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include "backend/cuda/async_copy.cuh"
 #include "backend/cuda/cuda_check.h"
@@ -44,18 +52,29 @@ namespace {
 
 constexpr int kThreads = 256;             // 8 warps
 constexpr uint32_t kRowTiles = 16;        // 16-row tiles per CTA (2 per warp)
-constexpr uint32_t kBN = 64;              // tokens per CTA
 constexpr uint32_t kUnit = 256;           // columns per pipeline stage
 constexpr uint32_t kBRowHalves = kUnit + 8;  // +16 bytes per token row: the 8 rows of an ldmatrix hit distinct banks
 
-// One pipeline stage in shared memory (bytes).
-constexpr uint32_t kOffA = 0;                                   // [16 tiles][4 chunks][512 B] codes
-constexpr uint32_t kOffSide = kRowTiles * 4 * kTileChunkBytes;  // [16 tiles][256 B] Q4_K heads / Q4_0 scales
-constexpr uint32_t kOffB = kOffSide + kRowTiles * 256;          // [64 tokens][264 halves] activations
-constexpr uint32_t kOffXs = kOffB + kBN * kBRowHalves * 2;      // [64 tokens][8 halves] Q4_K sub-block sums
-constexpr uint32_t kStageBytes = kOffXs + kBN * 16;
-constexpr uint32_t kStageBytes3 = 3 * kStageBytes;  // 210,432 bytes (sm_90: 227 KB per CTA)
-constexpr uint32_t kStageBytes2 = 2 * kStageBytes;  // 140,288 bytes (sm_80: 163 KB)
+// Tokens per CTA: BN = 16 * NP (NP n-tile pairs: 1, 2 or 4). Narrow tiles exist for decode steps of
+// 9-32 sequences: a 64-token tile there multiplies mostly zero columns (at 16 tokens 3/4 of the mma
+// and of the staged activations are padding, and the kernel is bound by that arithmetic, not by
+// the weights' bytes).
+template <int NP>
+struct Geom {
+    static constexpr uint32_t kBN = 16 * NP;
+    // One pipeline stage in shared memory (bytes).
+    static constexpr uint32_t kOffA = 0;                                   // [16 tiles][4 chunks][512 B] codes
+    static constexpr uint32_t kOffSide = kRowTiles * 4 * kTileChunkBytes;  // [16 tiles][256 B] Q4_K heads / Q4_0 scales
+    static constexpr uint32_t kOffB = kOffSide + kRowTiles * 256;          // [BN tokens][264 halves] activations
+    static constexpr uint32_t kOffXs = kOffB + kBN * kBRowHalves * 2;      // [BN tokens][16 halves] Q4_K sub-block sums (hi, lo)
+    static constexpr uint32_t kStageBytes = kOffXs + kBN * 32;             // BN 64: 71,168 bytes
+};
+// Pipeline depth: 3 stages where they fit (BN 64: 210,432 bytes; sm_90 allows 227 KB per CTA), else 2
+// (BN 64: 140,288; sm_80 163 KB), else none.
+template <int NP>
+int stages_for(size_t smem_optin) {
+    return smem_optin >= 3 * Geom<NP>::kStageBytes ? 3 : smem_optin >= 2 * Geom<NP>::kStageBytes ? 2 : 0;
+}
 
 struct GemmArgs {
     const uint8_t* quant;
@@ -63,7 +82,7 @@ struct GemmArgs {
     uint32_t n_rows, n_rt, n_c, n_units;
     const __half* x16;     // (n_tokens, ldk) scaled activations
     uint32_t ldk;          // halves per token row = n_units * 256
-    const __half* xsum;    // (n_tokens, n_units * 8) Q4_K sub-block sums, or nullptr
+    const __half* xsum;    // (n_tokens, n_units * 16) Q4_K sub-block sums per unit: 8 f16 high parts, 8 low, or nullptr
     const float* invs;     // (n_tokens) inverse activation scale
     uint32_t n_tokens;
     float* y;              // (n_tokens, n_rows)
@@ -72,9 +91,10 @@ struct GemmArgs {
     bool accumulate;
 };
 
-// Copies unit u of the CTA's 16 row tiles and 64 tokens into one stage.
-template <bool Q4K>
+// Copies unit u of the CTA's 16 row tiles and BN tokens into one stage.
+template <bool Q4K, int NP>
 __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint32_t rt0, uint32_t tok0, uint32_t u) {
+    using G = Geom<NP>;
     const int tid = threadIdx.x;
     // codes: 16 tiles x 2048 contiguous bytes (the unit's 4 chunks)
 #pragma unroll
@@ -83,7 +103,7 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
         const uint32_t rt = rt0 + tl, chunk = u * 4 + off / kTileChunkBytes;
         const bool ok = rt < a.n_rt && chunk < a.n_c;
         const uint8_t* src = ok ? a.quant + (uint64_t(rt) * a.n_c + u * 4) * kTileChunkBytes + off : a.quant;
-        cp_async16(st + kOffA + tl * 2048 + off, src, ok);
+        cp_async16(st + G::kOffA + tl * 2048 + off, src, ok);
     }
     // scales: 16 tiles x 256 bytes
     {
@@ -97,21 +117,22 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
             ok = rt < a.n_rt && u * 4 + off / kTileQ4_0ScaleBytes < a.n_c;
             src = a.side + (uint64_t(rt) * a.n_c + u * 4) * kTileQ4_0ScaleBytes + off;
         }
-        cp_async16(st + kOffSide + tl * 256 + off, ok ? src : a.side, ok);
+        cp_async16(st + G::kOffSide + tl * 256 + off, ok ? src : a.side, ok);
     }
-    // activations: 64 tokens x 512 bytes
+    // activations: BN tokens x 512 bytes
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < int(G::kBN * 32 / kThreads); ++i) {
         const uint32_t idx = tid + kThreads * i, tk = idx / 32, off = (idx % 32) * 16;
         const bool ok = tok0 + tk < a.n_tokens;
         const __half* src = ok ? a.x16 + uint64_t(tok0 + tk) * a.ldk + u * kUnit + off / 2 : a.x16;
-        cp_async16(st + kOffB + tk * kBRowHalves * 2 + off, src, ok);
+        cp_async16(st + G::kOffB + tk * kBRowHalves * 2 + off, src, ok);
     }
     if constexpr (Q4K) {
-        if (tid < int(kBN)) {
-            const bool ok = tok0 + tid < a.n_tokens;
-            const __half* src = ok ? a.xsum + uint64_t(tok0 + tid) * a.n_units * 8 + u * 8 : a.xsum;
-            cp_async16(st + kOffXs + tid * 16, src, ok);
+        if (tid < int(2 * G::kBN)) {  // token tid / 2, high (0) or low (1) parts
+            const uint32_t tk = uint32_t(tid) >> 1, part = uint32_t(tid) & 1;
+            const bool ok = tok0 + tk < a.n_tokens;
+            const __half* src = ok ? a.xsum + uint64_t(tok0 + tk) * a.n_units * 16 + u * 16 + part * 8 : a.xsum;
+            cp_async16(st + G::kOffXs + tk * 32 + part * 16, src, ok);
         }
     }
 }
@@ -134,17 +155,21 @@ __device__ __forceinline__ float byte_of(const uint32_t (&w)[2], int j) {
 }
 
 // One unit from a stage: acc[r][n] += A(tile 2*warp + r) x B(n-tile n).
-template <bool Q4K>
-__device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int lane, float (&acc)[2][8][4]) {
+template <bool Q4K, int NP>
+__device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int lane, float (&acc)[2][2 * NP][4]) {
+    using G = Geom<NP>;
     const int g = lane >> 2, t = lane & 3;
-    const uint8_t* sa = st + kOffA + (2 * warp) * 2048 + lane * 16;
-    const uint8_t* ss = st + kOffSide + (2 * warp) * 256;
+    const uint8_t* sa = st + G::kOffA + (2 * warp) * 2048 + lane * 16;
+    const uint8_t* ss = st + G::kOffSide + (2 * warp) * 256;
     // ldmatrix row address of this lane: matrix mi = lane / 8 -> token (mi / 2) * 8 + lane % 8 of an
     // n-tile pair, k offset (mi % 2) * 8
-    const uint8_t* sb = st + kOffB + (((lane >> 4) * 8 + (lane & 7)) * kBRowHalves + ((lane >> 3) & 1) * 8) * 2;
+    const uint8_t* sb = st + G::kOffB + (((lane >> 4) * 8 + (lane & 7)) * kBRowHalves + ((lane >> 3) & 1) * 8) * 2;
 
-    // Q4_K: per tile, d * sc_j for rows g and g+8 as f16 (j = 0..7), and -dmin * m_j for the mins mma.
+    // Q4_K: per tile and sub-block j, (sc_j of row g, sc_j / 16 of row g+8) as exact f16 (A is then
+    // the exact integer q * sc_j, see below); d and dmin of rows g and g+8 in f32, applied to the
+    // unit's own accumulator c1 and to the mins product at the end; the mins' A holds the exact m_j.
     __half2 ds[2][8];
+    float dq[2][2], dm[2][2];  // [tile][row g, row g+8]: d, dmin
     uint32_t am[2][2];
     if constexpr (Q4K) {
 #pragma unroll
@@ -152,27 +177,35 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
             const uint4 hg = *reinterpret_cast<const uint4*>(ss + r * 256 + g * 16);
             const uint4 h8 = *reinterpret_cast<const uint4*>(ss + r * 256 + (g + 8) * 16);
             const Q4KScales sg = unpack_q4k(hg), s8 = unpack_q4k(h8);
-            const float dg = f16_bits_to_f32(hg.x), mg = f16_bits_to_f32(hg.x >> 16);
-            const float d8 = f16_bits_to_f32(h8.x), m8 = f16_bits_to_f32(h8.x >> 16);
+            dq[r][0] = f16_bits_to_f32(hg.x), dm[r][0] = f16_bits_to_f32(hg.x >> 16);
+            dq[r][1] = f16_bits_to_f32(h8.x), dm[r][1] = f16_bits_to_f32(h8.x >> 16);
 #pragma unroll
-            for (int j = 0; j < 8; ++j) ds[r][j] = __floats2half2_rn(dg * byte_of(sg.sc, j), d8 * byte_of(s8.sc, j));
-            // A of the mins mma: row g = (-dmin m_2t, -dmin m_2t+1), row g+8 likewise, columns 8..15 zero
-            const float g0 = -mg * byte_of(sg.m, 2 * t), g1 = -mg * byte_of(sg.m, 2 * t + 1);
-            const float e0 = -m8 * byte_of(s8.m, 2 * t), e1 = -m8 * byte_of(s8.m, 2 * t + 1);
-            am[r][0] = h2u(__floats2half2_rn(g0, g1));
-            am[r][1] = h2u(__floats2half2_rn(e0, e1));
+            for (int j = 0; j < 8; ++j) ds[r][j] = __floats2half2_rn(byte_of(sg.sc, j), byte_of(s8.sc, j) * (1.0f / 16.0f));
+            // A of the mins mma: row g = (m_2t, m_2t+1), row g+8 likewise, in columns 0..7 (times the
+            // sums' f16 high parts) and again in 8..15 (times their low parts)
+            am[r][0] = h2u(__floats2half2_rn(byte_of(sg.m, 2 * t), byte_of(sg.m, 2 * t + 1)));
+            am[r][1] = h2u(__floats2half2_rn(byte_of(s8.m, 2 * t), byte_of(s8.m, 2 * t + 1)));
         }
     }
-    const __half2 k1024 = __float2half2_rn(1024.0f), k1032 = __float2half2_rn(1032.0f),
-                  k16th = __float2half2_rn(1.0f / 16.0f), km64 = __float2half2_rn(-64.0f),
-                  km72 = __float2half2_rn(-72.0f);
+    // Q4_K accumulates the unit into c1 (exact integer A), scaled by d once at the end; Q4_0's A
+    // already holds d (q - 8) and goes straight into acc.
+    float c1[2][2 * NP][4];
+    if constexpr (Q4K) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r)
+#pragma unroll
+            for (int n = 0; n < 2 * NP; ++n) c1[r][n][0] = c1[r][n][1] = c1[r][n][2] = c1[r][n][3] = 0.0f;
+    }
+    float(&dst)[2][2 * NP][4] = Q4K ? c1 : acc;
+    const __half2 k1032 = __float2half2_rn(1032.0f), k16th = __float2half2_rn(1.0f / 16.0f),
+                  km72 = __float2half2_rn(-72.0f), kneg1024 = __float2half2_rn(-1024.0f);
     // The 16 k16-steps of the unit, unrolled and software-pipelined: the B fragments of step i + 1
     // (4 ldmatrix.x4) and the codes of the next chunk are requested before the mma of step i, so
     // that with only 2 warps per scheduler the shared-memory latency hides behind tensor work.
-    uint32_t b[2][4][4];  // [step parity][n-tile pair][fragment]
-    auto load_b = [&](uint32_t (&dst)[4][4], int step) {
+    uint32_t b[2][NP][4];  // [step parity][n-tile pair][fragment]
+    auto load_b = [&](uint32_t (&dst)[NP][4], int step) {
 #pragma unroll
-        for (int np = 0; np < 4; ++np) ldsm_x4(dst[np], sb + (np * 16 * kBRowHalves + step * 16) * 2);
+        for (int np = 0; np < NP; ++np) ldsm_x4(dst[np], sb + (np * 16 * kBRowHalves + step * 16) * 2);
     };
     auto load_q = [&](uint4 (&dst)[2], int c) {
         dst[0] = *reinterpret_cast<const uint4*>(sa + c * kTileChunkBytes);
@@ -195,65 +228,68 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
             const uint32_t w = word(q[r], s), w8 = w >> 8;
-            __half2 lo, hi;  // scales of row g / row g+8, both halves
-            __half2 vg0, vg8, vh0, vh8;
             if constexpr (Q4K) {
-                const __half2 p = ds[r][step >> 1];
-                lo = __low2half2(p), hi = __high2half2(p);
-                vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1024);
-                vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km64);
-                vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1024);
-                vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km64);
+                // One rounding of an exact result: (1024 + q) sc - 1024 sc = q sc for row g and
+                // (1024 + 16 q) sc/16 - 64 sc = q sc for row g+8, both <= 945 (exact in f16).
+                const __half2 p = ds[r][step >> 1], np2 = __hmul2(p, kneg1024);
+                const __half2 sg = __low2half2(p), ng = __low2half2(np2);
+                const __half2 s8 = __high2half2(p), n8 = __high2half2(np2);
+                A[r][0] = h2u(__hfma2(magic1024(w, 0x000F000Fu), sg, ng));
+                A[r][1] = h2u(__hfma2(magic1024(w, 0x00F000F0u), s8, n8));
+                A[r][2] = h2u(__hfma2(magic1024(w8, 0x000F000Fu), sg, ng));
+                A[r][3] = h2u(__hfma2(magic1024(w8, 0x00F000F0u), s8, n8));
             } else {
-                const __half2 p = u2h(s < 2 ? d0[r].x : d0[r].y);
-                lo = __low2half2(p), hi = __high2half2(p);
-                vg0 = __hsub2(magic1024(w, 0x000F000Fu), k1032);
-                vg8 = __hfma2(magic1024(w, 0x00F000F0u), k16th, km72);
-                vh0 = __hsub2(magic1024(w8, 0x000F000Fu), k1032);
-                vh8 = __hfma2(magic1024(w8, 0x00F000F0u), k16th, km72);
+                const __half2 p = u2h(s < 2 ? d0[r].x : d0[r].y);  // d of (row g, row g+8)
+                const __half2 lo = __low2half2(p), hi = __high2half2(p);
+                A[r][0] = h2u(__hmul2(__hsub2(magic1024(w, 0x000F000Fu), k1032), lo));
+                A[r][1] = h2u(__hmul2(__hfma2(magic1024(w, 0x00F000F0u), k16th, km72), hi));
+                A[r][2] = h2u(__hmul2(__hsub2(magic1024(w8, 0x000F000Fu), k1032), lo));
+                A[r][3] = h2u(__hmul2(__hfma2(magic1024(w8, 0x00F000F0u), k16th, km72), hi));
             }
-            A[r][0] = h2u(__hmul2(vg0, lo));
-            A[r][1] = h2u(__hmul2(vg8, hi));
-            A[r][2] = h2u(__hmul2(vh0, lo));
-            A[r][3] = h2u(__hmul2(vh8, hi));
         }
 #pragma unroll
-        for (int np = 0; np < 4; ++np) {
+        for (int np = 0; np < NP; ++np) {
             const uint32_t(&bb)[4] = b[step & 1][np];
 #pragma unroll
             for (int r = 0; r < 2; ++r) {
-                mma_f16_16816(acc[r][2 * np], A[r], bb[0], bb[1]);
-                mma_f16_16816(acc[r][2 * np + 1], A[r], bb[2], bb[3]);
+                mma_f16_16816(dst[r][2 * np], A[r], bb[0], bb[1]);
+                mma_f16_16816(dst[r][2 * np + 1], A[r], bb[2], bb[3]);
             }
         }
         if (s == 3 && c + 1 < 4) q[0] = qn[0], q[1] = qn[1];
     }
-    if constexpr (Q4K) {  // mins: acc -= dmin * sum_j m_j * X_j
+    if constexpr (Q4K) {  // acc += d * c1 - dmin * sum_j m_j * X_j, X_j = its f16 high + low parts
 #pragma unroll
-        for (int n = 0; n < 8; ++n) {
-            const uint32_t bx = *reinterpret_cast<const uint32_t*>(st + kOffXs + (n * 8 + g) * 16 + t * 4);
+        for (int n = 0; n < 2 * NP; ++n) {
+            const uint8_t* xs = st + G::kOffXs + (n * 8 + g) * 32 + t * 4;  // token n*8+g: 8 high, 8 low halves
+            const uint32_t bhi = *reinterpret_cast<const uint32_t*>(xs);
+            const uint32_t blo = *reinterpret_cast<const uint32_t*>(xs + 16);
 #pragma unroll
             for (int r = 0; r < 2; ++r) {
-                const uint32_t A[4] = {am[r][0], am[r][1], 0u, 0u};
-                mma_f16_16816(acc[r][n], A, bx, 0u);
+                const uint32_t A[4] = {am[r][0], am[r][1], am[r][0], am[r][1]};
+                float c2[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                mma_f16_16816(c2, A, bhi, blo);
+#pragma unroll
+                for (int e = 0; e < 4; ++e) acc[r][n][e] += dq[r][e >> 1] * c1[r][n][e] - dm[r][e >> 1] * c2[e];
             }
         }
     }
 }
 
-template <bool Q4K, int STAGES>
+template <bool Q4K, int STAGES, int NP>
 __global__ void __launch_bounds__(kThreads, 1) gemm_tile4_kernel(GemmArgs a) {
+    using G = Geom<NP>;
     extern __shared__ __align__(16) uint8_t smem[];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const uint32_t tok0 = blockIdx.x * kBN, rt0 = blockIdx.y * kRowTiles;
+    const uint32_t tok0 = blockIdx.x * G::kBN, rt0 = blockIdx.y * kRowTiles;
     const uint32_t u_begin = blockIdx.z * a.units_per_split;
     const uint32_t u_end = min(a.n_units, u_begin + a.units_per_split);
 
-    float acc[2][8][4];
+    float acc[2][2 * NP][4];
 #pragma unroll
     for (int r = 0; r < 2; ++r)
 #pragma unroll
-        for (int n = 0; n < 8; ++n) acc[r][n][0] = acc[r][n][1] = acc[r][n][2] = acc[r][n][3] = 0.0f;
+        for (int n = 0; n < 2 * NP; ++n) acc[r][n][0] = acc[r][n][1] = acc[r][n][2] = acc[r][n][3] = 0.0f;
 
     // Pipeline: STAGES - 1 units in flight while one is computed. Every iteration commits one
     // group (empty past the end), so wait_group<STAGES - 2> always means "unit i has landed"; the
@@ -262,16 +298,16 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_tile4_kernel(GemmArgs a) {
     const uint32_t n = u_end > u_begin ? u_end - u_begin : 0;
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
-        if (uint32_t(s) < n) load_stage<Q4K>(smem + s * kStageBytes, a, rt0, tok0, u_begin + s);
+        if (uint32_t(s) < n) load_stage<Q4K, NP>(smem + s * G::kStageBytes, a, rt0, tok0, u_begin + s);
         cp_async_commit();
     }
     for (uint32_t i = 0; i < n; ++i) {
         cp_async_wait<STAGES - 2>();
         __syncthreads();
         const uint32_t next = i + STAGES - 1;
-        if (next < n) load_stage<Q4K>(smem + (next % STAGES) * kStageBytes, a, rt0, tok0, u_begin + next);
+        if (next < n) load_stage<Q4K, NP>(smem + (next % STAGES) * G::kStageBytes, a, rt0, tok0, u_begin + next);
         cp_async_commit();
-        compute_stage<Q4K>(smem + (i % STAGES) * kStageBytes, warp, lane, acc);
+        compute_stage<Q4K, NP>(smem + (i % STAGES) * G::kStageBytes, warp, lane, acc);
     }
 
     // C fragment: acc[r][n][0..1] = row g, tokens 2t, 2t+1; [2..3] = row g+8.
@@ -279,7 +315,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_tile4_kernel(GemmArgs a) {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
 #pragma unroll
-        for (int n = 0; n < 8; ++n) {
+        for (int n = 0; n < 2 * NP; ++n) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const uint32_t row = (rt0 + 2 * warp + r) * 16 + g + (e >> 1) * 8;
@@ -355,39 +391,74 @@ __global__ void act_to_f16_kernel(const float* __restrict__ x, uint32_t n_cols, 
         if (sums) {
             sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 1);
             sum += __shfl_xor_sync(0xFFFFFFFFu, sum, 2);
-            if ((threadIdx.x & 3) == 0) xsum[uint64_t(tok) * (ldk / 32) + k0 / 32] = __float2half_rn(sum);
+            if ((threadIdx.x & 3) == 0) {  // sub-block sb = k0 / 32 of unit sb / 8: high part, low part 8 later
+                const uint32_t sb = k0 / 32;
+                const __half hi = __float2half_rn(sum);
+                __half* dst = xsum + uint64_t(tok) * (ldk / 16) + (sb / 8) * 16 + sb % 8;
+                dst[0] = hi;
+                dst[8] = __float2half_rn(sum - __half2float(hi));
+            }
         }
     }
 }
 
-// Pipeline depth for this device: 3 stages where they fit, else 2, else 0 (no kernel).
+template <int NP>
 int stages_for_device() {
-    const size_t optin = device_limits().smem_optin;
-    return optin >= kStageBytes3 ? 3 : optin >= kStageBytes2 ? 2 : 0;
+    return stages_for<NP>(device_limits().smem_optin);
+}
+
+// LLCUDA_GEMM_TILE4_NARROW=1 lets calls of up to 32 tokens take the 16- and 32-token tiles; off by
+// default until they are measured against the 64-token tile on a GPU.
+bool narrow_tiles_enabled() {
+    static const bool on = [] {
+        const char* v = std::getenv("LLCUDA_GEMM_TILE4_NARROW");
+        return v && *v && std::string(v) != "0";
+    }();
+    return on;
+}
+
+template <bool Q4K, int NP>
+void set_smem_limit() {
+    const int st = stages_for_device<NP>();
+    if (st == 3)
+        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<Q4K, 3, NP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        int(3 * Geom<NP>::kStageBytes)));
+    else if (st == 2)
+        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<Q4K, 2, NP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        int(2 * Geom<NP>::kStageBytes)));
+}
+
+template <bool Q4K, int NP>
+void launch(const GemmArgs& a, dim3 grid, cudaStream_t stream) {
+    if (stages_for_device<NP>() == 3)
+        gemm_tile4_kernel<Q4K, 3, NP><<<grid, kThreads, 3 * Geom<NP>::kStageBytes, stream>>>(a);
+    else
+        gemm_tile4_kernel<Q4K, 2, NP><<<grid, kThreads, 2 * Geom<NP>::kStageBytes, stream>>>(a);
 }
 
 }  // namespace
 
 void gemm_tile4_prepare() {
-    const int st = stages_for_device();
-    if (st == 3) {
-        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<false, 3>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kStageBytes3)));
-        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<true, 3>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kStageBytes3)));
-    } else if (st == 2) {
-        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<false, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kStageBytes2)));
-        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<true, 2>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kStageBytes2)));
-    }
+    set_smem_limit<false, 4>();
+    set_smem_limit<true, 4>();
+    if (!narrow_tiles_enabled()) return;
+    set_smem_limit<false, 2>();
+    set_smem_limit<true, 2>();
+    set_smem_limit<false, 1>();
+    set_smem_limit<true, 1>();
 }
 
-bool gemm_tile4_supported() { return stages_for_device() > 0; }
+// The widest tile decides: the narrow ones need less shared memory.
+bool gemm_tile4_supported() { return stages_for_device<4>() > 0; }
 
 GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     GemmTile4Plan p;
     const uint64_t n_c = tile4_chunks(w.n_cols);
     p.n_units = uint32_t((n_c + 3) / 4);
     p.ldk = p.n_units * kUnit;
+    p.bn = narrow_tiles_enabled() ? (n_tokens <= 16 ? 16u : n_tokens <= 32 ? 32u : 64u) : 64u;
     const uint64_t n_rt = tile4_row_tiles(w.n_rows);
-    const uint64_t blocks = ((n_tokens + kBN - 1) / kBN) * ((n_rt + kRowTiles - 1) / kRowTiles);
+    const uint64_t blocks = ((n_tokens + p.bn - 1) / p.bn) * ((n_rt + kRowTiles - 1) / kRowTiles);
     // Split K (1 CTA per SM) when the blocks leave SMs idle: pick the split count, up to 16 with
     // >= 4 units per split, whose waves are the fullest (blocks / (waves * SMs)), preferring fewer
     // splits unless more fill the machine clearly better (each split adds a partial write and read).
@@ -430,14 +501,10 @@ void gemm_tile4(const DeviceMatrix& w, const GemmTile4Plan& p, const __half* x16
     a.partial = partial;
     a.units_per_split = p.units_per_split;
     a.accumulate = accumulate;
-    const dim3 grid((n_tokens + kBN - 1) / kBN, (a.n_rt + kRowTiles - 1) / kRowTiles, p.splits);
-    if (stages_for_device() == 3) {
-        if (q4k) gemm_tile4_kernel<true, 3><<<grid, kThreads, kStageBytes3, stream>>>(a);
-        else gemm_tile4_kernel<false, 3><<<grid, kThreads, kStageBytes3, stream>>>(a);
-    } else {
-        if (q4k) gemm_tile4_kernel<true, 2><<<grid, kThreads, kStageBytes2, stream>>>(a);
-        else gemm_tile4_kernel<false, 2><<<grid, kThreads, kStageBytes2, stream>>>(a);
-    }
+    const dim3 grid((n_tokens + p.bn - 1) / p.bn, (a.n_rt + kRowTiles - 1) / kRowTiles, p.splits);
+    if (p.bn == 16) q4k ? launch<true, 1>(a, grid, stream) : launch<false, 1>(a, grid, stream);
+    else if (p.bn == 32) q4k ? launch<true, 2>(a, grid, stream) : launch<false, 2>(a, grid, stream);
+    else q4k ? launch<true, 4>(a, grid, stream) : launch<false, 4>(a, grid, stream);
     check_launch(q4k ? "gemm_tile4_kernel<q4_K>" : "gemm_tile4_kernel<q4_0>");
     if (p.splits > 1) {
         const uint64_t n = uint64_t(n_tokens) * w.n_rows;

@@ -253,7 +253,7 @@ void tile4_gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y
     const GemmTile4Plan plan = gemm_tile4_plan(w, n);
     const bool q4k = w.type == GgmlType::Q4_K;
     ws.ensure(ws.t4_x16, ws.t4_x16_bytes, size_t(n) * plan.ldk * 2, stream);
-    ws.ensure(ws.t4_xsum, ws.t4_xsum_bytes, size_t(n) * (plan.ldk / 32) * 2, stream);
+    ws.ensure(ws.t4_xsum, ws.t4_xsum_bytes, size_t(n) * (plan.ldk / 16) * 2, stream);  // sums: high + low parts
     ws.ensure(ws.t4_invs, ws.t4_invs_bytes, size_t(n) * 4, stream);
     if (plan.splits > 1) ws.ensure(ws.t4_partial, ws.t4_partial_bytes, size_t(plan.splits) * n * w.n_rows * 4, stream);
     auto* x16 = static_cast<__half*>(ws.t4_x16);
