@@ -365,11 +365,21 @@ std::vector<OpCase> matmul_cases() {
     for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_K})
         for (uint32_t n : {9u, 16u, 32u, 100u, 300u}) add(t, 1001, 2048, n);
     for (uint32_t n : {12u, 200u}) add(GgmlType::Q4_0, 37, 1056, n);
+    // Rows-layout types above 8 tokens: gemm_rows (16-, 32- and 64-token tiles, several token
+    // blocks, split-K) up to 64 tokens, then the dequantized band + cuBLAS; a row length that is not
+    // a multiple of 256 always takes the band path.
+    for (GgmlType t : {GgmlType::Q6_K, GgmlType::Q8_0, GgmlType::Q5_K, GgmlType::Q3_K})
+        for (uint32_t n : {9u, 32u, 33u, 100u}) add(t, 1001, 2048, n);
+    add(GgmlType::Q6_K, 130, 256, 40);
+    for (uint32_t n : {9u, 17u}) add(GgmlType::Q8_0, 37, 1056, n);
     // Llama-3-8B prompt-chunk and batched-decode shapes (bench; random blocks): fused qkv, fused
     // gate+up, down; 16, 32 and 64 tokens (a decode step of that many sequences) and a 512-token chunk.
     for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::F16})
         for (auto [rows, cols] : {std::pair{6144u, 4096u}, {28672u, 4096u}, {4096u, 14336u}})
             for (uint32_t n : {16u, 32u, 64u, 512u}) add(t, rows, cols, n, XKind::Uniform, true, "gemm_8b");
+    for (auto [rows, cols] : {std::pair{28672u, 4096u}, {4096u, 14336u}})
+        for (uint32_t n : {16u, 64u}) add(GgmlType::Q8_0, rows, cols, n, XKind::Uniform, true, "gemm_8b");
+    for (uint32_t n : {16u, 64u}) add(GgmlType::Q6_K, 128256, 4096, n, XKind::Uniform, true, "gemm_8b");  // output head
     // Llama-3-8B decode shapes (bench; random blocks): q/o, k/v, gate/up, down, output.
     for (GgmlType t : kHotTypes)
         for (auto [rows, cols] : {std::pair{4096u, 4096u}, {1024u, 4096u}, {14336u, 4096u}, {4096u, 14336u},

@@ -1,6 +1,8 @@
 // matmul(): matrix-vector kernels for up to 8 tokens; above, Q4_0/Q4_K matrices (tile layout) go
 // to gemm_tile4 (tensor cores on the 4-bit codes, gemm_tile4.cu) up to tile4_gemm_max_tokens()
-// tokens, and everything else to a tensor-core GEMM through cuBLAS on dequantized bands.
+// tokens, other quantized rows-layout matrices to gemm_rows (tensor cores on the stored rows,
+// gemm_rows.cu) up to rows_gemm_max_tokens() tokens, and everything else to a tensor-core GEMM
+// through cuBLAS on dequantized bands.
 //
 // cuBLAS path (n_tokens > 8, types without their own kernel):
 //  * Quantized weights: bands of rows are dequantized to an f16 scratch (at most kScratchBytes, the
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/gemm_rows.h"
 #include "backend/cuda/gemm_tile4.h"
 #include "backend/cuda/matmul_internal.h"
 #include "backend/cuda/matmul_layout.h"
@@ -168,6 +171,16 @@ MatmulWorkspace::~MatmulWorkspace() {
 
 namespace {
 
+// The most tokens gemm_rows (gemm_rows.cu) takes for a rows-layout matrix; above, the dequantized
+// band plus cuBLAS. LLCUDA_GEMM_ROWS_MAX overrides it (0: never gemm_rows), for A/B comparisons.
+uint32_t rows_gemm_max_tokens() {
+    static const uint32_t max_tokens = [] {
+        const char* v = std::getenv("LLCUDA_GEMM_ROWS_MAX");
+        return v && *v ? uint32_t(std::strtoul(v, nullptr, 10)) : 64u;
+    }();
+    return max_tokens;
+}
+
 // y (n x N) for the GEMM path; see the file comment.
 // accumulate: beta = 1 (y += alpha * W·x16; alpha undoes the activation scale of the product only).
 void gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, bool accumulate,
@@ -213,6 +226,14 @@ void gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, bool
     to_f16_scaled_kernel<<<grid_for(uint64_t(n) * ldx), 256, 0, stream>>>(x, n, uint32_t(K), ldx, max_bits,
                                                                           static_cast<__half*>(ws.x16), ws.small);
     check_launch("to_f16_scaled_kernel");
+
+    if (n <= rows_gemm_max_tokens() && gemm_rows_supported(w)) {  // tensor cores on the rows, no f16 copy
+        const GemmRowsPlan plan = gemm_rows_plan(w, n);
+        if (plan.splits > 1) ws.ensure(ws.t4_partial, ws.t4_partial_bytes, size_t(plan.splits) * n * N * 4, stream);
+        gemm_rows(w, plan, static_cast<const __half*>(ws.x16), ldx, ws.small, n, y, accumulate,
+                  static_cast<float*>(ws.t4_partial), stream);
+        return;
+    }
 
     cublas_check(cublasSetPointerMode(ws.handle, CUBLAS_POINTER_MODE_DEVICE), "cublasSetPointerMode");
     if (w.type != GgmlType::F16) ws.ensure(ws.scratch, ws.scratch_bytes, band * K * 2, stream);

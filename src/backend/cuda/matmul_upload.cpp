@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/gemm_rows.h"
 #include "backend/cuda/gemm_tile4.h"
 #include "backend/cuda/matmul_internal.h"
 #include "backend/cuda/matmul_layout.h"
@@ -196,6 +197,7 @@ DeviceMatrix upload_matrix(const MatrixView& host) {
         matvec_tile4_prepare();
         if (gemm_tile4_supported()) gemm_tile4_prepare();
     }
+    if (gemm_rows_supported(dm)) gemm_rows_prepare();
     return dm;
 }
 
