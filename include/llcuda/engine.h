@@ -101,6 +101,16 @@ struct BenchTimes {
     double generate_ms = 0;
 };
 
+// One `bench_parallel` call: wall times (milliseconds, device synchronized before each clock read)
+// and the tokens, so that a test can check the batched greedy run against each sequence run alone.
+struct BenchParallelResult {
+    double prompt_ms = 0;                         // all n_seq prompts
+    double generate_ms = 0;                       // all n_gen decode steps
+    std::vector<std::vector<int32_t>> prompts;    // n_seq x n_prompt random ids
+    std::vector<std::vector<int32_t>> generated;  // n_seq x (n_gen + 1) greedy ids: the one the prompt's
+                                                  // logits give, then one per decode step
+};
+
 // Receives each piece of text as it is produced (whole UTF-8 characters); return false to stop.
 using StreamCallback = std::function<bool(std::string_view piece)>;
 
@@ -174,6 +184,12 @@ public:
     // n_gen greedy decode steps (0: skipped). Random token ids come from `seed`. The context must
     // hold depth + n_prompt + n_gen tokens; load with prefill_chunk >= n_prompt for a one-pass prompt.
     BenchTimes bench(uint32_t n_prompt, uint32_t n_gen, uint32_t depth, uint64_t seed);
+    // For `llcuda bench --parallel` (llama-batched-bench): n_seq fresh sequences each get n_prompt
+    // random tokens, packed into forward passes as the scheduler packs prompt chunks (timed together),
+    // then n_gen greedy decode steps in which every sequence advances one token in ONE batched forward
+    // pass per step. n_seq must not exceed the load's max_sequences; the KV pool must hold n_seq x
+    // (n_prompt + n_gen) positions (OutOfMemory naming the blocks otherwise). n_prompt >= 1.
+    BenchParallelResult bench_parallel(uint32_t n_seq, uint32_t n_prompt, uint32_t n_gen, uint64_t seed);
 
     struct State;  // implementation detail (src/engine/inference_engine.cpp)
 

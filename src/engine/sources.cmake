@@ -7,4 +7,5 @@ target_sources(llcuda PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/generation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/scheduler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/inference_engine.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_parallel.cpp
   ${CMAKE_CURRENT_LIST_DIR}/perplexity.cpp)

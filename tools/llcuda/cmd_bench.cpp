@@ -1,9 +1,10 @@
-// llcuda bench -m MODEL [-p 512] [-n 128] [-d DEPTH] [-r REPS] [--backend auto|cpu|cuda] [--json]
+// llcuda bench -m MODEL [-p 512] [-n 128] [-d DEPTH] [-r REPS] [--parallel N,...] [--backend auto|cpu|cuda] [--json]
 // Prompt processing (ppN) and generation (tgN) speed as llama-bench reports them: tokens per
 // second, mean ± sample standard deviation over REPS runs after one warm-up, each beside its
 // percentage of a ceiling measured on the card at start-up (docs/bench.md):
 //   decode:  copy bandwidth / (weight bytes read per token + KV bytes per position x mean context)
 //   prefill: tensor-core rate / (2 x parameters) FLOPs per token
+// With --parallel, llama-batched-bench's rows instead: N sequences decoding together (bench_parallel.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_format.h"
+#include "bench_parallel.h"
 #include "generation_flags.h"
 #include "commands.h"
 #include "default_model.h"
@@ -34,6 +36,7 @@ struct BenchCliOptions {
     uint64_t seed = 42;
     bool json = false;
     KvCacheType kv_type = KvCacheType::F16;
+    std::vector<uint32_t> parallel;  // --parallel: sequence counts of the batched test (empty: pp/tg)
 };
 
 struct TestResult {
@@ -150,7 +153,8 @@ uint64_t tensor_bytes(const std::string& path) {
 }
 
 void print_table(const BenchCliOptions& o, const ModelInfo& info, uint64_t size, const std::optional<DeviceCeilings>& c,
-                 const std::string& note, const std::vector<TestResult>& tests) {
+                 const std::string& note, const std::vector<TestResult>& tests,
+                 const std::vector<ParallelTest>& parallel) {
     if (c) {
         fmt::print("device: {}: copy {:.0f} GB/s, fp16 tensor cores {:.0f} TFLOP/s (measured)\n", c->device_name,
                    c->copy_gb_per_s, c->tensor_tflops);
@@ -161,6 +165,12 @@ void print_table(const BenchCliOptions& o, const ModelInfo& info, uint64_t size,
                o.model, info.architecture, format_bytes(size), format_params(info.n_parameters),
                format_bytes(info.weight_bytes_per_token), double(info.kv_bytes_per_position) / 1024.0);
     const std::string file = std::filesystem::path(o.model).filename().string();
+    if (!parallel.empty()) {
+        print_parallel_table(fmt::format("{} | {} | {} | {}", file, format_bytes(size), format_params(info.n_parameters),
+                                         info.backend),
+                             parallel);
+        return;
+    }
     fmt::print("| model | size | params | backend | test | t/s | ceiling t/s | % of ceiling |\n");
     fmt::print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n");
     for (const auto& t : tests) {
@@ -172,7 +182,8 @@ void print_table(const BenchCliOptions& o, const ModelInfo& info, uint64_t size,
 }
 
 void print_json(const BenchCliOptions& o, const ModelInfo& info, uint64_t size, const std::optional<DeviceCeilings>& c,
-                const std::string& note, const std::vector<TestResult>& tests) {
+                const std::string& note, const std::vector<TestResult>& tests,
+                const std::vector<ParallelTest>& parallel) {
     nlohmann::ordered_json j;
     if (c) {
         j["device"] = {{"name", c->device_name}, {"copy_gb_per_s", c->copy_gb_per_s},
@@ -199,11 +210,21 @@ void print_json(const BenchCliOptions& o, const ModelInfo& info, uint64_t size, 
                                               : nlohmann::ordered_json();
         j["tests"].push_back(std::move(row));
     }
+    for (const auto& t : parallel) j["tests"].push_back(parallel_json(t));
     fmt::print("{}\n", j.dump(2));
+}
+
+void check_parallel_options(const BenchCliOptions& o) {
+    for (uint32_t n : o.parallel)
+        if (n == 0) throw Error(ErrorKind::InvalidArgument, "--parallel: every sequence count must be at least 1");
+    if (o.n_prompt == 0 || o.n_gen == 0)
+        throw Error(ErrorKind::InvalidArgument, "--parallel needs -p and -n of at least 1 (prompts to decode from)");
+    if (o.depth > 0) throw Error(ErrorKind::InvalidArgument, "--parallel does not take -d (each prompt is the context)");
 }
 
 int run_bench(BenchCliOptions& o) {
     if (o.reps == 0) throw Error(ErrorKind::InvalidArgument, "-r/--reps must be at least 1");
+    if (!o.parallel.empty()) check_parallel_options(o);
     if (o.n_prompt == 0 && o.n_gen == 0) throw Error(ErrorKind::InvalidArgument, "nothing to bench: -p and -n are both 0");
     const Backend backend = parse_backend(o.backend);
     o.model = resolve_model(o.model).string();  // a hub or well-known name is downloaded (default_model.h)
@@ -219,9 +240,19 @@ int run_bench(BenchCliOptions& o) {
     load.prefill_chunk = std::max<uint32_t>(o.n_prompt, 64);  // the whole prompt in one forward pass
     load.max_sequences = 1;                                   // one sequence: the KV pool is one context
     load.kv_type = o.kv_type;
+    if (!o.parallel.empty()) configure_parallel_load(load, o.parallel, o.n_prompt, o.n_gen);
     const uint64_t free_before = gpu_free_bytes();
     InferenceEngine engine;
-    engine.load_model(o.model, load);
+    try {
+        engine.load_model(o.model, load);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::OutOfMemory || o.parallel.empty()) throw;
+        throw Error(ErrorKind::OutOfMemory,
+                    fmt::format("--parallel {}: the KV pool must hold {} sequences x {} positions ({} blocks of {}), "
+                                "which does not fit: {}",
+                                load.max_sequences, load.max_sequences, uint64_t(o.n_prompt) + o.n_gen,
+                                load.kv_blocks, load.kv_block_size, e.what()));
+    }
     const ModelInfo info = engine.model_info();
     if (info.backend == "cpu" && ceilings) {
         ceilings.reset();
@@ -229,15 +260,25 @@ int run_bench(BenchCliOptions& o) {
     }
 
     std::vector<TestResult> tests;
-    if (o.n_prompt > 0) tests.push_back(run_test(engine, o, true));
-    if (o.n_gen > 0) tests.push_back(run_test(engine, o, false));
-    if (ceilings)
-        for (auto& t : tests) t.ceiling = test_ceiling(t, info, *ceilings);
+    std::vector<ParallelTest> parallel;
+    if (!o.parallel.empty()) {
+        const std::string suffix = o.kv_type == KvCacheType::Q8_0 ? " kv q8_0" : "";
+        for (uint32_t n : o.parallel) {
+            parallel.push_back(run_parallel_test(engine, n, o.n_prompt, o.n_gen, o.reps, o.seed, suffix));
+            if (ceilings) set_parallel_ceilings(parallel.back(), info, *ceilings);
+        }
+    } else {
+        if (o.n_prompt > 0) tests.push_back(run_test(engine, o, true));
+        if (o.n_gen > 0) tests.push_back(run_test(engine, o, false));
+        if (ceilings)
+            for (auto& t : tests) t.ceiling = test_ceiling(t, info, *ceilings);
+    }
 
     const uint64_t size = tensor_bytes(o.model);
-    if (o.json) print_json(o, info, size, ceilings, note, tests);
-    else print_table(o, info, size, ceilings, note, tests);
-    if (info.backend == "cuda" && !o.json) print_memory_check(o.model, load.context_length, free_before, size);
+    if (o.json) print_json(o, info, size, ceilings, note, tests, parallel);
+    else print_table(o, info, size, ceilings, note, tests, parallel);
+    // (The planner's memory model is one context per sequence; the --parallel pool is sized apart.)
+    if (info.backend == "cuda" && !o.json && o.parallel.empty()) print_memory_check(o.model, load.context_length, free_before, size);
     return 0;
 }
 
@@ -251,6 +292,11 @@ void register_bench(CLI::App& app, CommandSlot& slot) {
     slot.app->add_option("-n,--n-gen", o->n_gen, "Generated tokens of the tg test (0: skip it)")->capture_default_str();
     slot.app->add_option("-d,--depth", o->depth, "Tokens already in the context before each test")->capture_default_str();
     slot.app->add_option("-r,--reps", o->reps, "Timed repetitions after one warm-up")->capture_default_str();
+    slot.app
+        ->add_option("--parallel", o->parallel,
+                     "Batched test (llama-batched-bench, -np): N sequences read -p tokens each, then decode -n steps "
+                     "together; a comma list runs several N, in place of the pp/tg tests")
+        ->delimiter(',');
     slot.app->add_option("--backend", o->backend, "auto, cpu or cuda")->capture_default_str();
     slot.app->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
     slot.app->add_option("--seed", o->seed, "Seed of the random prompt tokens")->capture_default_str();

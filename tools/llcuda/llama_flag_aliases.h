@@ -15,7 +15,7 @@ inline const std::vector<std::pair<std::string_view, std::string_view>>& llama_d
     static const std::vector<std::pair<std::string_view, std::string_view>> aliases = {
         {"-ngl", "--n-gpu-layers"}, {"-cnv", "--conversation"}, {"-no-cnv", "--no-conversation"},
         {"-sys", "--system-prompt"}, {"-fa", "--flash-attn"},     {"-ub", "--ubatch-size"},
-        {"-jf", "--json-schema-file"},
+        {"-jf", "--json-schema-file"}, {"-np", "--parallel"},  // -np: `bench --parallel` (llama-batched-bench)
     };
     return aliases;
 }
