@@ -381,6 +381,7 @@ void CudaBackend::forward(const Batch& batch) {
         max_kv_len = std::max(max_kv_len, s.start + uint32_t(s.tokens.size()));
         decode_only = decode_only && s.tokens.size() == 1 && s.n_logits == 1;
     }
+    profiler_.start_pass(decode_only);
     const bool graph = opt_.use_graphs && decode_only && !profiler_.enabled();
     // Graph steps round the shapes up so that consecutive decode steps share one graph; the kernels
     // read the true positions from the metadata, so the padding costs nothing but a little scratch.
@@ -401,7 +402,6 @@ void CudaBackend::forward(const Batch& batch) {
     db.n_seqs = uint32_t(batch.sequences.size());
     n_logit_rows_ = n_logits;
 
-    profiler_.count_pass();
     if (!graph) {
         launch_forward(db, n_logits);
         return;

@@ -8,7 +8,8 @@ namespace llcuda::cuda {
 
 KernelProfiler::KernelProfiler() {
     const char* env = std::getenv("LLCUDA_PROFILE");
-    enabled_ = env && std::strcmp(env, "1") == 0;
+    enabled_ = env && (std::strcmp(env, "1") == 0 || std::strcmp(env, "decode") == 0);
+    decode_only_mode_ = enabled_ && std::strcmp(env, "decode") == 0;
 }
 
 KernelProfiler::~KernelProfiler() {
