@@ -358,8 +358,8 @@ std::vector<OpCase> matmul_cases() {
         cases.push_back({"matmul_fused", "q4_K 1001x2048 n=" + std::to_string(n) + " x=huge +norm", n <= 8 ? kMatvecTol : kGemmTol,
                          [=](bool timed) { return run_matmul(GgmlType::Q4_K, 1001, 2048, n, XKind::Huge, false, timed, kFuseNorm); }});
     }
-    // Q4_0/Q4_K above 8 tokens: gemm_tile4 (several 64-token blocks with a partial last one; with
-    // LLCUDA_GEMM_TILE4_NARROW=1 the 16- and 32-token tiles up to 32 tokens) up to 128 tokens, then
+    // Q4_0/Q4_K above 8 tokens: gemm_tile4 (the 16- and 32-token tiles up to 32 tokens, then
+    // several 64-token blocks with a partial last one) up to 128 tokens, then
     // the chunk-wise f16 dequantization + cuBLAS (dequant_tile4.cu), also with a half-filled last
     // chunk and a row count that is not a multiple of 16.
     for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_K})
@@ -380,6 +380,11 @@ std::vector<OpCase> matmul_cases() {
     for (auto [rows, cols] : {std::pair{28672u, 4096u}, {4096u, 14336u}})
         for (uint32_t n : {16u, 64u}) add(GgmlType::Q8_0, rows, cols, n, XKind::Uniform, true, "gemm_8b");
     for (uint32_t n : {16u, 64u}) add(GgmlType::Q6_K, 128256, 4096, n, XKind::Uniform, true, "gemm_8b");  // output head
+    // The small attention products of a batched decode step (o, q + k stacked, k; v as Q6_K): split-K
+    // decides how much of the GPU they use.
+    for (auto [rows, cols] : {std::pair{4096u, 4096u}, {5120u, 4096u}, {1024u, 4096u}})
+        for (uint32_t n : {16u, 64u}) add(GgmlType::Q4_K, rows, cols, n, XKind::Uniform, true, "gemm_8b");
+    for (uint32_t n : {16u, 64u}) add(GgmlType::Q6_K, 1024, 4096, n, XKind::Uniform, true, "gemm_8b");
     // Llama-3-8B decode shapes (bench; random blocks): q/o, k/v, gate/up, down, output.
     for (GgmlType t : kHotTypes)
         for (auto [rows, cols] : {std::pair{4096u, 4096u}, {1024u, 4096u}, {14336u, 4096u}, {4096u, 14336u},

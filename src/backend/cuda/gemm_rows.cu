@@ -297,18 +297,9 @@ GemmRowsPlan gemm_rows_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     p.bn = std::min(widest, n_tokens <= 16 ? 16u : n_tokens <= 32 ? 32u : 64u);
     const uint64_t row_blocks = (w.n_rows + kBM - 1) / kBM;
     const uint64_t blocks = row_blocks * ((n_tokens + p.bn - 1) / p.bn);
-    // Split K when the blocks leave SMs idle: the split count (up to 16, >= 2 chunks each where the
-    // matrix has them) whose waves are fullest, fewer splits unless more fill clearly better.
+    // Split K when the blocks leave SMs idle (gemm_units_per_split; 2 CTAs per SM below 64 tokens).
     const uint64_t slots = uint64_t(device_limits().sm_count) * (p.bn == 64 ? 1 : 2);
-    auto fill = [&](uint64_t splits) {
-        const uint64_t b = blocks * splits, waves = (b + slots - 1) / slots;
-        return double(b) / double(waves * slots);
-    };
-    const uint32_t min_chunks = p.n_chunks >= 4 ? 2 : 1;
-    uint32_t splits = 1;
-    for (uint32_t cand = 2; cand <= 16 && p.n_chunks / cand >= min_chunks; ++cand)
-        if (fill(cand) > fill(splits) + 0.1) splits = cand;
-    p.chunks_per_split = (p.n_chunks + splits - 1) / splits;
+    p.chunks_per_split = gemm_units_per_split(blocks, p.n_chunks, slots);
     p.splits = (p.n_chunks + p.chunks_per_split - 1) / p.chunks_per_split;
     return p;
 }

@@ -460,19 +460,9 @@ GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     p.bn = narrow_tiles_enabled() ? (n_tokens <= 16 ? 16u : n_tokens <= 32 ? 32u : 64u) : 64u;
     const uint64_t n_rt = tile4_row_tiles(w.n_rows);
     const uint64_t blocks = ((n_tokens + p.bn - 1) / p.bn) * ((n_rt + kRowTiles - 1) / kRowTiles);
-    // Split K (1 CTA per SM) when the blocks leave SMs idle: pick the split count, up to 16 with
-    // >= 4 units per split, whose waves are the fullest (blocks / (waves * SMs)), preferring fewer
-    // splits unless more fill the machine clearly better (each split adds a partial write and read).
+    // Split K (1 CTA per SM) when the blocks leave SMs idle (gemm_units_per_split).
     // E.g. 192 blocks on 132 SMs: 1 split fills 73 % of 2 waves, 2 splits 97 % of 3.
-    const uint64_t sms = uint64_t(device_limits().sm_count);
-    auto fill = [&](uint64_t splits) {
-        const uint64_t b = blocks * splits, waves = (b + sms - 1) / sms;
-        return double(b) / double(waves * sms);
-    };
-    uint32_t splits = 1;
-    for (uint32_t cand = 2; cand <= 16 && p.n_units / cand >= 4; ++cand)
-        if (fill(cand) > fill(splits) + 0.1) splits = cand;
-    p.units_per_split = (p.n_units + splits - 1) / splits;
+    p.units_per_split = gemm_units_per_split(blocks, p.n_units, uint64_t(device_limits().sm_count));
     p.splits = (p.n_units + p.units_per_split - 1) / p.units_per_split;
     return p;
 }

@@ -24,6 +24,31 @@ struct DeviceLimits {
 };
 const DeviceLimits& device_limits();
 
+// Split-K for the tensor-core GEMM kernels (gemm_tile4, gemm_rows): the units of K (256 columns)
+// per split such that `blocks` row x token blocks times the split count fill `slots` CTA slots
+// (SMs x CTAs per SM) best, as the fraction of full waves; fewer splits are kept unless more fill
+// the machine clearly better (each split writes and reads back n_tokens x n_rows partial floats).
+// At most kMaxGemmSplits splits. E.g. a 1024 x 4096 matrix at 16 tokens (4 blocks of 256 rows,
+// 16 units): 16 splits of one unit, 64 CTAs, where a 4-unit minimum left 16 CTAs on 132 SMs.
+inline constexpr uint32_t kMaxGemmSplits = 32;
+inline uint32_t gemm_units_per_split(uint64_t blocks, uint32_t n_units, uint64_t slots) {
+    if (n_units <= 1 || blocks == 0 || slots == 0) return 1;
+    auto fill = [&](uint64_t splits) {
+        const uint64_t b = blocks * splits, waves = (b + slots - 1) / slots;
+        return double(b) / double(waves * slots);
+    };
+    uint32_t best = n_units;  // units per split
+    double best_fill = fill(1);
+    for (uint32_t ups = n_units - 1; ups >= 1; --ups) {
+        const uint32_t splits = (n_units + ups - 1) / ups;
+        if (splits > kMaxGemmSplits) break;
+        if (splits == (n_units + best - 1) / best) continue;
+        const double f = fill(splits);
+        if (f > best_fill + 0.1) best = ups, best_fill = f;
+    }
+    return best;
+}
+
 // Host-side repack of a GGUF matrix into the layout the kernels read (matmul_layout.h). Returns
 // the bytes to copy to the device; sets layout and aux_offset. Exposed for tests.
 std::vector<uint8_t> repack_matrix(const MatrixView& host, int& layout, uint64_t& aux_offset);
