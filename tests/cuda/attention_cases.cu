@@ -335,6 +335,11 @@ constexpr double kCudaCoreTolerance = 1e-4;
 constexpr double kTensorCoreTolerance = 2e-3;
 
 std::string seq_name(const std::vector<SeqSpec>& seqs) {
+    if (seqs.size() > 40) {  // many decode sequences: their count and range of starts
+        uint32_t lo = UINT32_MAX, hi = 0;
+        for (const auto& q : seqs) lo = std::min(lo, q.start), hi = std::max(hi, q.start);
+        return std::to_string(seqs.size()) + " x " + std::to_string(lo) + ".." + std::to_string(hi) + "+1";
+    }
     std::string s;
     for (const auto& q : seqs) s += (s.empty() ? "" : ",") + std::to_string(q.start) + "+" + std::to_string(q.n_new);
     return s;
@@ -392,6 +397,13 @@ std::vector<OpCase> attention_cases() {
         add_opts(kGemmaLocal, t, {{700, 1}}, bucket1024);
         add(kLlama, t, many_decodes(), false);            // 40 one-token sequences, n_seqs known
         add_opts(kLlama, t, many_decodes(), unknown_seqs);  // same, tiles of two sequences
+        // A batched decode step while serving (16 and 64 sequences at 512-639 positions): at 64,
+        // 512 blocks fill more than one wave and the context is split to fill the last one.
+        for (const uint32_t n_seq : {16u, 64u}) {
+            std::vector<SeqSpec> serving;
+            for (uint32_t i = 0; i < n_seq; ++i) serving.push_back({512 + (i * 37) % 128, 1});
+            add(kLlama, t, serving, false);
+        }
         add_opts(kSmol, t, {{0, 64}}, unknown_seqs);       // prefill tiles without n_seqs
     }
     // Tensor-core path, f16 and q8_0 caches (q8_0: int8 tiles converted to f16 in shared memory).
