@@ -299,7 +299,10 @@ GemmRowsPlan gemm_rows_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     const uint64_t blocks = row_blocks * ((n_tokens + p.bn - 1) / p.bn);
     // Split K when the blocks leave SMs idle (gemm_units_per_split; 2 CTAs per SM below 64 tokens).
     const uint64_t slots = uint64_t(device_limits().sm_count) * (p.bn == 64 ? 1 : 2);
-    p.chunks_per_split = gemm_units_per_split(blocks, p.n_chunks, slots);
+    const RowsGeom g = rows_geom(w.type);
+    const double weight_bytes = double(w.n_rows) * p.n_chunks * (kChunk / g.elems) * double(g.qb + g.sb);
+    const double partial_bytes = 8.0 * n_tokens * double(w.n_rows);
+    p.chunks_per_split = gemm_units_per_split(blocks, p.n_chunks, slots, weight_bytes, partial_bytes);
     p.splits = (p.n_chunks + p.chunks_per_split - 1) / p.chunks_per_split;
     return p;
 }

@@ -462,7 +462,9 @@ GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     const uint64_t blocks = ((n_tokens + p.bn - 1) / p.bn) * ((n_rt + kRowTiles - 1) / kRowTiles);
     // Split K (1 CTA per SM) when the blocks leave SMs idle (gemm_units_per_split).
     // E.g. 192 blocks on 132 SMs: 1 split fills 73 % of 2 waves, 2 splits 97 % of 3.
-    p.units_per_split = gemm_units_per_split(blocks, p.n_units, uint64_t(device_limits().sm_count));
+    const double weight_bytes = double(n_rt) * 16 * p.n_units * 256 * 0.5625;  // 4.5 bits a weight (Q4_0, Q4_K)
+    const double partial_bytes = 8.0 * n_tokens * double(w.n_rows);
+    p.units_per_split = gemm_units_per_split(blocks, p.n_units, uint64_t(device_limits().sm_count), weight_bytes, partial_bytes);
     p.splits = (p.n_units + p.units_per_split - 1) / p.units_per_split;
     return p;
 }

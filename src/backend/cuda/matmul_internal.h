@@ -25,26 +25,29 @@ struct DeviceLimits {
 const DeviceLimits& device_limits();
 
 // Split-K for the tensor-core GEMM kernels (gemm_tile4, gemm_rows): the units of K (256 columns)
-// per split such that `blocks` row x token blocks times the split count fill `slots` CTA slots
-// (SMs x CTAs per SM) best, as the fraction of full waves; fewer splits are kept unless more fill
-// the machine clearly better (each split writes and reads back n_tokens x n_rows partial floats).
-// At most kMaxGemmSplits splits. E.g. a 1024 x 4096 matrix at 16 tokens (4 blocks of 256 rows,
-// 16 units): 16 splits of one unit, 64 CTAs, where a 4-unit minimum left 16 CTAs on 132 SMs.
+// per split. `blocks` row x token blocks times the split count fill `slots` CTA slots (SMs x CTAs
+// per SM) as a fraction of whole waves; every split adds partial_bytes (its n_tokens x n_rows
+// floats, written and read back) to the weight_bytes every call reads. The count with the least
+// bytes per unit of fill wins (fewer on ties): a 1024 x 4096 Q4_K matrix at 16 tokens (4 blocks of
+// 256 rows) takes 16 splits (64 CTAs on 132 SMs instead of 4), while 28672 x 4096 at 64 tokens
+// (112 blocks) keeps one, where 16 would add 117 MB of partials to 66 MB of weights.
 inline constexpr uint32_t kMaxGemmSplits = 32;
-inline uint32_t gemm_units_per_split(uint64_t blocks, uint32_t n_units, uint64_t slots) {
-    if (n_units <= 1 || blocks == 0 || slots == 0) return 1;
-    auto fill = [&](uint64_t splits) {
+inline uint32_t gemm_units_per_split(uint64_t blocks, uint32_t n_units, uint64_t slots, double weight_bytes,
+                                     double partial_bytes) {
+    if (n_units <= 1 || blocks == 0 || slots == 0) return n_units == 0 ? 1 : n_units;
+    auto cost = [&](uint64_t splits) {
         const uint64_t b = blocks * splits, waves = (b + slots - 1) / slots;
-        return double(b) / double(waves * slots);
+        const double fill = double(b) / double(waves * slots);
+        return (weight_bytes + (splits > 1 ? double(splits) * partial_bytes : 0.0)) / fill;
     };
     uint32_t best = n_units;  // units per split
-    double best_fill = fill(1);
+    double best_cost = cost(1);
     for (uint32_t ups = n_units - 1; ups >= 1; --ups) {
         const uint32_t splits = (n_units + ups - 1) / ups;
         if (splits > kMaxGemmSplits) break;
         if (splits == (n_units + best - 1) / best) continue;
-        const double f = fill(splits);
-        if (f > best_fill + 0.1) best = ups, best_fill = f;
+        const double c = cost(splits);
+        if (c < 0.95 * best_cost) best = ups, best_cost = c;
     }
     return best;
 }
