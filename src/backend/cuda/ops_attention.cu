@@ -51,7 +51,6 @@ namespace {
 constexpr uint32_t kMaxRows = 8;          // (token, head) rows per block
 constexpr uint32_t kTileTokensFrom = 32;  // batches this large may put several tokens in a block
 constexpr uint32_t kMaxSplits = 128;
-constexpr uint32_t kMaxTailSplits = 4;    // splits of a decode grid that fills a wave (make_plan)
 constexpr uint32_t kShortSteps = 6;       // contexts covered in this many 8-warp steps skip splitting
 constexpr int kCombineThreads = 256;
 constexpr float kLog2e = 1.4426950408889634f;
@@ -111,9 +110,7 @@ int sm_count() {
 //
 // Splits: when the (tile, head chunk) blocks cannot fill one wave of the GPU (n_sm * min_blocks),
 // the context is cut so that they do, each split at least one step of positions long. One wave,
-// not more: every block does the same work, so a second partial wave would only add a tail. A
-// decode grid that already fills a wave is split 2..4 ways when that fills its last wave clearly
-// better (the split count still only grows with the context). Short
+// not more: every block does the same work, so a second partial wave would only add a tail. Short
 // contexts in small grids take one 8-warp block per (tile, chunk) instead: up to kShortSteps steps
 // in one kernel cost about what a split's fill, one step and its merge kernel cost, and a decode
 // graph's bucketed max_kv_len (256) usually overstates the context, which the loop does not.
@@ -132,10 +129,6 @@ uint32_t env_knob(const char* name, uint32_t fallback) {
 uint32_t decode_chunk_cap() {
     static const uint32_t cap = env_knob("LLCUDA_ATTN_CHUNK", kDecodeHeadsPerBlock);
     return std::max(1u, std::min(cap, kMaxRows));
-}
-uint32_t tail_splits() {  // LLCUDA_ATTN_TAIL=1 turns the tail splits off (A/B)
-    static const uint32_t cap = env_knob("LLCUDA_ATTN_TAIL", kMaxTailSplits);
-    return std::max(1u, std::min(cap, kMaxSplits));
 }
 uint32_t short_steps() {
     static const uint32_t steps = env_knob("LLCUDA_ATTN_SHORT", kShortSteps);
@@ -170,19 +163,6 @@ Plan make_plan(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint
         } else {
             splits = std::min<uint64_t>({wave / blocks, ops::ceil_div(kv_len, 4 * per_warp_step), kMaxSplits});
             splits = std::max<uint64_t>(splits, 1);
-        }
-    } else if (!tiled) {
-        // A decode step of many sequences fills a wave and leaves a partial last one: 64 sequences
-        // x 8 KV heads = 512 blocks on 396 slots (H100) keep the GPU 65 % busy over two waves. A
-        // split count of 2..4 whose waves are clearly fuller (3: 97 %) wins despite the merge.
-        auto fill = [&](uint64_t s) {
-            const uint64_t b = blocks * s;
-            return double(b) / double(ops::ceil_div(b, wave) * wave);
-        };
-        const uint64_t max_splits = std::min<uint64_t>(tail_splits(), ops::ceil_div(kv_len, 4 * per_warp_step));
-        double best = fill(1);
-        for (uint64_t s = 2; s <= max_splits; ++s) {
-            if (fill(s) > best + 0.1) best = fill(s), splits = s;
         }
     }
     plan.split_len = uint32_t(ops::ceil_div(kv_len, splits));
