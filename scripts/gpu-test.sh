@@ -3,7 +3,7 @@
 # llcuda for the GPU, run the CUDA op tests, the end-to-end tests against the CPU engine and the
 # benches, and print one table. Logs go to $OUT (or ./gpu-test-out).
 #
-#   bash scripts/gpu-test.sh [STEP...]     steps: build ops e2e bench long serve ptx75 sanitize
+#   bash scripts/gpu-test.sh [STEP...]     steps: build ops e2e bench long parallel serve ptx75 sanitize
 #                                          (default: build ops e2e bench)
 #
 #   build     configure + build for the local GPU's architecture (LLCUDA_GPU_ARCH, default 90a) into build-gpu
@@ -13,6 +13,7 @@
 #   ptx75     a build of compute_75 PTX only (the T4 path, JIT-compiled here), op tests + greedy e2e
 #   sanitize  compute-sanitizer memcheck and racecheck on the op tests and one generation
 #   long      pp2048/pp8192 (8B, four types) and tg128 at depth 4k/16k/32k over f16 and q8_0 KV
+#   parallel  llcuda bench --parallel 1,16,64 (batched decode without HTTP, 8B Q4_K_M)
 #   serve     llcuda serve + bench/serve_bench.py at 1/16/64/256 clients (8B Q4_K_M)
 #
 # Inputs that cannot be fetched there travel with the call: .gpu-deps (scripts/gpu-deps.sh: our
@@ -106,6 +107,18 @@ for step in "${steps[@]}"; do
             done
         done
         grep -E "^\| " "$out/long.log" | grep -v -- "---" | sort -u | sed 's/^/           /'
+        ;;
+    parallel)
+        # The engine's batched decode without HTTP (llama-batched-bench's test): 8B Q4_K_M, 512-token
+        # prompts, 128 generated, 1 / 16 / 64 sequences (LLCUDA_PARALLEL overrides the list).
+        mkdir -p /tmp/bench-models
+        model=/tmp/bench-models/llama3-8b-Q4_K_M.gguf
+        [ -f "$model" ] || ./build-gpu/tools/llcuda/llcuda make-bench-model --shape llama3-8b --type Q4_K_M -o "$model" \
+            >> "$out/parallel.log" 2>&1
+        ./build-gpu/tools/llcuda/llcuda bench -m "$model" --parallel "${LLCUDA_PARALLEL:-1,16,64}" -p 512 -n 128 -r 1 \
+            >> "$out/parallel.log" 2>&1
+        note parallel "rc $? (parallel.log)"
+        grep -E "x[0-9]+ \|" "$out/parallel.log" | sed 's/^/           /'
         ;;
     serve)
         # The serving table: `llcuda serve` on the 8B Q4_K_M bench model, bench/serve_bench.py at
