@@ -98,8 +98,8 @@ BenchParallelResult InferenceEngine::bench_parallel(uint32_t n_seq, uint32_t n_p
         Batch b;
         std::vector<uint32_t> ending;  // sequences whose prompt ends in this pass, in row order
         uint32_t budget = s.max_step_tokens;
+        // Sequences from `first` on all have prompt left: an earlier one is always as far along.
         for (uint32_t k = first; k < n_seq && budget > 0; ++k) {
-            if (fed[k] == n_prompt) continue;  // (never: an earlier sequence is always as far along)
             const uint32_t n = std::min({n_prompt - fed[k], budget, s.options.prefill_chunk});
             const bool last = fed[k] + n == n_prompt;
             b.sequences.push_back(

@@ -1,32 +1,15 @@
 #include "bench_parallel.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 #include <fmt/format.h>
 
+#include "bench_math.h"
 #include "llcuda/error.h"
 
 namespace llcuda::cli {
 namespace {
-
-struct MeanSd {
-    double mean = 0, sd = 0;  // sample standard deviation (0 for one sample)
-};
-
-MeanSd mean_sd(const std::vector<double>& v) {
-    MeanSd m;
-    for (double x : v) m.mean += x / double(v.size());
-    double ss = 0;
-    for (double x : v) ss += (x - m.mean) * (x - m.mean);
-    m.sd = v.size() > 1 ? std::sqrt(ss / double(v.size() - 1)) : 0.0;
-    return m;
-}
-
-std::string percent(double value, const std::optional<double>& ceiling) {
-    return ceiling ? fmt::format("{:.1f} %", 100.0 * value / *ceiling) : "-";
-}
 
 nlohmann::ordered_json optional_json(const std::optional<double>& v) {
     return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json();
@@ -73,13 +56,8 @@ ParallelTest run_parallel_test(InferenceEngine& engine, uint32_t n_seq, uint32_t
 }
 
 void set_parallel_ceilings(ParallelTest& t, const ModelInfo& info, const DeviceCeilings& c) {
-    if (info.n_parameters > 0) t.pp_ceiling = c.tensor_tflops * 1e12 / (2.0 * double(info.n_parameters));
-    if (info.weight_bytes_per_token == 0) return;
-    // Step i (0-based) of each sequence attends to p + i + 1 positions.
-    const double mean_context = double(t.n_prompt) + (double(t.n_gen) + 1.0) / 2.0;
-    const double bytes_per_step =
-        double(info.weight_bytes_per_token) + double(t.n_seq) * double(info.kv_bytes_per_position) * mean_context;
-    t.tg_ceiling = double(t.n_seq) * c.copy_gb_per_s * 1e9 / bytes_per_step;
+    t.pp_ceiling = prefill_ceiling(info, c);
+    t.tg_ceiling = decode_ceiling(info, c, t.n_seq, t.n_prompt, t.n_gen);
 }
 
 void print_parallel_table(const std::string& prefix, const std::vector<ParallelTest>& tests) {
@@ -89,8 +67,8 @@ void print_parallel_table(const std::string& prefix, const std::vector<ParallelT
     for (const auto& t : tests) {
         const MeanSd pp = mean_sd(t.pp_samples), tg = mean_sd(t.tg_samples), step = mean_sd(t.step_ms);
         fmt::print("| {} | {} | {:.2f} ± {:.2f} | {} | {:.2f} ± {:.2f} | {:.3f} | {} | {} |\n", prefix, t.name, pp.mean,
-                   pp.sd, percent(pp.mean, t.pp_ceiling), tg.mean, tg.sd, step.mean,
-                   t.tg_ceiling ? fmt::format("{:.0f}", *t.tg_ceiling) : "-", percent(tg.mean, t.tg_ceiling));
+                   pp.sd, percent_of(pp.mean, t.pp_ceiling), tg.mean, tg.sd, step.mean,
+                   t.tg_ceiling ? fmt::format("{:.0f}", *t.tg_ceiling) : "-", percent_of(tg.mean, t.tg_ceiling));
     }
 }
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_format.h"
+#include "bench_math.h"
 #include "bench_parallel.h"
 #include "generation_flags.h"
 #include "commands.h"
@@ -78,11 +79,8 @@ std::optional<DeviceCeilings> device_ceilings(Backend backend, std::string& note
 }
 
 void summarize(TestResult& t) {
-    const size_t n = t.samples.size();
-    for (double s : t.samples) t.mean += s / double(n);
-    double ss = 0;
-    for (double s : t.samples) ss += (s - t.mean) * (s - t.mean);
-    t.sd = n > 1 ? std::sqrt(ss / double(n - 1)) : 0.0;
+    const MeanSd m = mean_sd(t.samples);
+    t.mean = m.mean, t.sd = m.sd;
 }
 
 // One llama-bench test: a warm-up call, then `reps` timed calls with different random tokens.
@@ -108,15 +106,7 @@ TestResult run_test(InferenceEngine& engine, const BenchCliOptions& o, bool prom
 
 // Tokens per second the ceilings allow for this test (see the file comment).
 std::optional<double> test_ceiling(const TestResult& t, const ModelInfo& info, const DeviceCeilings& c) {
-    if (t.n_prompt > 0) {
-        if (info.n_parameters == 0) return std::nullopt;
-        return c.tensor_tflops * 1e12 / (2.0 * double(info.n_parameters));
-    }
-    if (info.weight_bytes_per_token == 0) return std::nullopt;
-    // Step i (0-based) of the generation attends to depth + i + 1 positions.
-    const double mean_context = double(t.depth) + (double(t.n_gen) + 1.0) / 2.0;
-    const double bytes = double(info.weight_bytes_per_token) + double(info.kv_bytes_per_position) * mean_context;
-    return c.copy_gb_per_s * 1e9 / bytes;
+    return t.n_prompt > 0 ? prefill_ceiling(info, c) : decode_ceiling(info, c, 1, t.depth, t.n_gen);
 }
 
 uint64_t gpu_free_bytes() {
@@ -177,7 +167,7 @@ void print_table(const BenchCliOptions& o, const ModelInfo& info, uint64_t size,
         fmt::print("| {} | {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n", file, format_bytes(size),
                    format_params(info.n_parameters), info.backend, t.name, t.mean, t.sd,
                    t.ceiling ? fmt::format("{:.0f}", *t.ceiling) : "-",
-                   t.ceiling ? fmt::format("{:.1f} %", 100.0 * t.mean / *t.ceiling) : "-");
+                   percent_of(t.mean, t.ceiling));
     }
 }
 
