@@ -397,8 +397,8 @@ std::vector<OpCase> attention_cases() {
         add_opts(kGemmaLocal, t, {{700, 1}}, bucket1024);
         add(kLlama, t, many_decodes(), false);            // 40 one-token sequences, n_seqs known
         add_opts(kLlama, t, many_decodes(), unknown_seqs);  // same, tiles of two sequences
-        // A batched decode step while serving (16 and 64 sequences at 512-639 positions; the bench
-        // rows behind docs/server.md's attention figures).
+        // A batched decode step while serving (16 and 64 sequences at 512-639 positions): at 64,
+        // 512 blocks fill more than one wave and the context is split to fill the last one.
         for (const uint32_t n_seq : {16u, 64u}) {
             std::vector<SeqSpec> serving;
             for (uint32_t i = 0; i < n_seq; ++i) serving.push_back({512 + (i * 37) % 128, 1});

@@ -162,8 +162,8 @@ void expect_preset_matches_cpu(const std::string& preset, bool pure) {
 
 TEST_P(WeightType, DistributionsMatchCpu) { expect_preset_matches_cpu(GetParam(), true); }
 
-// The mixes put Q6_K into attn_v and some ffn_down matrices: q, k and v stay separate products, and
-// the Q6_K ffn_down (1536 columns) takes gemm_rows at the 64-token score chunks.
+// The mixes put Q6_K into attn_v and some ffn_down matrices: q and k are then stacked without v
+// (one product), and the Q6_K ffn_down (1536 columns) takes gemm_rows at the 64-token score chunks.
 TEST(CudaEndToEnd, MixedPresetsMatchCpu) {
     for (const char* preset : {"Q4_K_M", "Q5_K_M"}) expect_preset_matches_cpu(preset, false);
 }

@@ -76,8 +76,10 @@ struct LayerOnDevice {
     // wqkv holds q, k and v stacked (phi3's own tensor, or the three concatenated at upload when
     // they share a type: one product that fills the GPU instead of three, two of them skinny).
     // ffn_up holds gate then up rows when fused_gate_up (phi3's tensor, or concatenated likewise).
-    DeviceMatrix wq, wk, wv, wqkv, wo, ffn_gate, ffn_up, ffn_down;
-    bool fused_qkv = false, fused_gate_up = false;
+    // wqk holds q and k stacked when v alone has another type (Q4_K_M's Q6_K attn_v layers) and
+    // there are no biases: one product and one activation conversion instead of two.
+    DeviceMatrix wq, wk, wv, wqkv, wqk, wo, ffn_gate, ffn_up, ffn_down;
+    bool fused_qkv = false, fused_qk = false, fused_gate_up = false;
     const float* bqkv = nullptr;  // (q_dim + k_dim + v_dim) biases in the fused layout
     const float *attn_norm = nullptr, *bq = nullptr, *bk = nullptr, *bv = nullptr;
     const float *q_norm = nullptr, *k_norm = nullptr, *post_attn_norm = nullptr;
@@ -303,6 +305,11 @@ void CudaBackend::upload_weights(const ModelWeights& w) {
                 b.insert(b.end(), l.bv.begin(), l.bv.end());
                 d.bqkv = upload_vector(b);
             }
+        } else if (l.bq.empty() && l.bk.empty() && can_stack({&l.wq, &l.wk})) {
+            const auto stacked = stack_rows({&l.wq, &l.wk}, l.wq.name + "+k");
+            d.wqk = up(stacked.view);
+            d.fused_qk = true;
+            d.wv = up(l.wv);
         } else {
             d.wq = up(l.wq);
             d.wk = up(l.wk);
@@ -488,8 +495,15 @@ void CudaBackend::attention_block(uint32_t il, const DeviceBatch& db) {
         q_stride = q_dim;
         k_stride = k_dim;
         v_stride = v_dim;
-        profiled(profiler_, "matmul wq", stream_, [&] { matmul(l.wq, x, n, q, *ws_, stream_, norm_in); });
-        profiled(profiler_, "matmul wk", stream_, [&] { matmul(l.wk, x, n, k, *ws_, stream_, norm_in); });
+        if (l.fused_qk) {  // (n, q_dim + k_dim) rows, then v packed after them
+            k = q + q_dim;
+            v = q + uint64_t(n) * (q_dim + k_dim);
+            q_stride = k_stride = q_dim + k_dim;
+            profiled(profiler_, "matmul wqk", stream_, [&] { matmul(l.wqk, x, n, q, *ws_, stream_, norm_in); });
+        } else {
+            profiled(profiler_, "matmul wq", stream_, [&] { matmul(l.wq, x, n, q, *ws_, stream_, norm_in); });
+            profiled(profiler_, "matmul wk", stream_, [&] { matmul(l.wk, x, n, k, *ws_, stream_, norm_in); });
+        }
         profiled(profiler_, "matmul wv", stream_, [&] { matmul(l.wv, x, n, v, *ws_, stream_, norm_in); });
         if (l.bq) {
             profiled(profiler_, "add_bias", stream_, [&] { add_bias(q, l.bq, n, q_dim, stream_); });

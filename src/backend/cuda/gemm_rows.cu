@@ -26,12 +26,10 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
-#include <mutex>
-#include <type_traits>
-#include <vector>
 
 #include "backend/cuda/async_copy.cuh"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/decode_dispatch.cuh"
 #include "backend/cuda/gemm_rows.h"
 #include "backend/cuda/matmul_internal.h"
 #include "backend/cuda/matmul_layout.h"
@@ -229,24 +227,20 @@ __global__ void reduce_rows_splits_kernel(const float* __restrict__ partial, uin
     }
 }
 
-// Calls fn(TypeTag) for the quantized rows types the kernel takes; false for any other type.
-template <GgmlType T>
-using TypeTag = std::integral_constant<GgmlType, T>;
+// The rows-layout types gemm_rows takes: all but the plain floats (cuBLAS uses F16 in place).
+bool is_float_type(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
+
+// Calls fn(type tag) for w's type through the decoders' switch (decode_dispatch.cuh), only for the
+// quantized rows types: other instances are never built.
 template <class Fn>
-bool with_rows_type(GgmlType type, Fn&& fn) {
-    switch (type) {
-        case GgmlType::Q8_0: fn(TypeTag<GgmlType::Q8_0>{}); return true;
-        case GgmlType::Q4_1: fn(TypeTag<GgmlType::Q4_1>{}); return true;
-        case GgmlType::Q5_0: fn(TypeTag<GgmlType::Q5_0>{}); return true;
-        case GgmlType::Q5_1: fn(TypeTag<GgmlType::Q5_1>{}); return true;
-        case GgmlType::IQ4_NL: fn(TypeTag<GgmlType::IQ4_NL>{}); return true;
-        case GgmlType::Q2_K: fn(TypeTag<GgmlType::Q2_K>{}); return true;
-        case GgmlType::Q3_K: fn(TypeTag<GgmlType::Q3_K>{}); return true;
-        case GgmlType::Q5_K: fn(TypeTag<GgmlType::Q5_K>{}); return true;
-        case GgmlType::Q6_K: fn(TypeTag<GgmlType::Q6_K>{}); return true;
-        case GgmlType::IQ4_XS: fn(TypeTag<GgmlType::IQ4_XS>{}); return true;
-        default: return false;
-    }
+void with_rows_type(const DeviceMatrix& w, Fn&& fn) {
+    dispatch_decoder(w, [&](auto type_tag, auto tile_tag) {
+        constexpr GgmlType T = decltype(type_tag)::value;
+        if constexpr (!decltype(tile_tag)::value && T != GgmlType::F32 && T != GgmlType::F16 && T != GgmlType::BF16)
+            fn(type_tag);
+        else
+            throw Error(ErrorKind::Internal, "gemm_rows: no kernel for " + describe_matrix(w));
+    });
 }
 
 // The widest token tile (64, 32, 16) whose shared memory fits the device; 0 if none does.
@@ -264,30 +258,18 @@ void set_smem_limit() {
 }  // namespace
 
 bool gemm_rows_supported(const DeviceMatrix& w) {
-    if (w.layout != kLayoutRows || w.n_cols == 0 || w.n_cols % kChunk != 0 || w.n_rows == 0) return false;
-    if (!with_rows_type(w.type, [](auto) {})) return false;
-    return widest_tile() > 0;
+    if (w.layout != kLayoutRows || is_float_type(w.type)) return false;
+    return w.n_rows > 0 && w.n_cols > 0 && w.n_cols % kChunk == 0 && widest_tile() > 0;
 }
 
-void gemm_rows_prepare() {
-    static std::mutex mu;
-    static std::vector<bool> done;  // index: device ordinal
-    int dev = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    std::lock_guard<std::mutex> lock(mu);
-    if (size_t(dev) >= done.size()) done.resize(size_t(dev) + 1, false);
-    if (done[size_t(dev)]) return;
-    done[size_t(dev)] = true;
+void gemm_rows_prepare(const DeviceMatrix& w) {
     const uint32_t widest = widest_tile();
-    for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::IQ4_NL,
-                       GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS}) {
-        with_rows_type(t, [&](auto tag) {
-            constexpr GgmlType T = decltype(tag)::value;
-            if (widest >= 16) set_smem_limit<T, 16>();
-            if (widest >= 32) set_smem_limit<T, 32>();
-            if (widest >= 64) set_smem_limit<T, 64>();
-        });
-    }
+    with_rows_type(w, [&](auto tag) {
+        constexpr GgmlType T = decltype(tag)::value;
+        if (widest >= 16) set_smem_limit<T, 16>();
+        if (widest >= 32) set_smem_limit<T, 32>();
+        if (widest >= 64) set_smem_limit<T, 64>();
+    });
 }
 
 GemmRowsPlan gemm_rows_plan(const DeviceMatrix& w, uint32_t n_tokens) {
@@ -324,13 +306,12 @@ void gemm_rows(const DeviceMatrix& w, const GemmRowsPlan& p, const __half* x16, 
     a.chunks_per_split = p.chunks_per_split;
     a.accumulate = accumulate;
     const dim3 grid(uint32_t((w.n_rows + kBM - 1) / kBM), p.splits, (n_tokens + p.bn - 1) / p.bn);
-    const bool ok = with_rows_type(w.type, [&](auto tag) {
+    with_rows_type(w, [&](auto tag) {
         constexpr GgmlType T = decltype(tag)::value;
         if (p.bn == 16) gemm_rows_kernel<T, 16><<<grid, kThreads, smem_bytes<16>(), stream>>>(a);
         else if (p.bn == 32) gemm_rows_kernel<T, 32><<<grid, kThreads, smem_bytes<32>(), stream>>>(a);
         else gemm_rows_kernel<T, 64><<<grid, kThreads, smem_bytes<64>(), stream>>>(a);
     });
-    if (!ok) throw Error(ErrorKind::Internal, "gemm_rows: no kernel for " + describe_matrix(w));
     check_launch("gemm_rows_kernel");
     if (p.splits > 1) {
         const uint64_t n = uint64_t(n_tokens) * w.n_rows;

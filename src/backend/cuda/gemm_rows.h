@@ -23,8 +23,9 @@ struct GemmRowsPlan {
 // True when the kernel takes this matrix on this device: rows layout, a quantized type, columns a
 // multiple of 256, and shared memory for at least the 16-token CTA.
 bool gemm_rows_supported(const DeviceMatrix& w);
-// Raises the kernels' shared-memory limit on the current device (called by upload_matrix).
-void gemm_rows_prepare();
+// Raises the shared-memory limit of w's type's kernels on the current device (called by
+// upload_matrix for every matrix gemm_rows_supported takes).
+void gemm_rows_prepare(const DeviceMatrix& w);
 GemmRowsPlan gemm_rows_plan(const DeviceMatrix& w, uint32_t n_tokens);
 
 // y (n_tokens x n_rows) (+)= alpha[0] * W x16, x16 (n_tokens x ldx, ldx >= n_cols) the f16 activations

@@ -109,15 +109,15 @@ struct MatmulWorkspace::Impl {
     float* small = nullptr;    // [0] alpha (1/s), [1] 0.0f (beta), [2] max |x| bits, [3] 1.0f (beta, accumulate)
     void* xn = nullptr;        // normalized activations (n_tokens x n_cols f32), fusion.norm_weight
     size_t xn_bytes = 0;
-    // gemm_tile4: per-token scaled f16 activations, Q4_K sub-block sums, inverse scales, split-K partials
+    // gemm_tile4: per-token scaled f16 activations, Q4_K sub-block sums, inverse scales
     void* t4_x16 = nullptr;
     size_t t4_x16_bytes = 0;
     void* t4_xsum = nullptr;
     size_t t4_xsum_bytes = 0;
     void* t4_invs = nullptr;
     size_t t4_invs_bytes = 0;
-    void* t4_partial = nullptr;
-    size_t t4_partial_bytes = 0;
+    void* split_partial = nullptr;  // split-K partials of gemm_tile4 and gemm_rows (splits x n_tokens x n_rows)
+    size_t split_partial_bytes = 0;
 
     uint64_t generation = 0;   // reallocations so far (MatmulWorkspace::generation)
 
@@ -166,7 +166,7 @@ MatmulWorkspace::~MatmulWorkspace() {
     cudaFree(impl_->t4_x16);
     cudaFree(impl_->t4_xsum);
     cudaFree(impl_->t4_invs);
-    cudaFree(impl_->t4_partial);
+    cudaFree(impl_->split_partial);
 }
 
 namespace {
@@ -229,9 +229,9 @@ void gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, bool
 
     if (n <= rows_gemm_max_tokens() && gemm_rows_supported(w)) {  // tensor cores on the rows, no f16 copy
         const GemmRowsPlan plan = gemm_rows_plan(w, n);
-        if (plan.splits > 1) ws.ensure(ws.t4_partial, ws.t4_partial_bytes, size_t(plan.splits) * n * N * 4, stream);
+        if (plan.splits > 1) ws.ensure(ws.split_partial, ws.split_partial_bytes, size_t(plan.splits) * n * N * 4, stream);
         gemm_rows(w, plan, static_cast<const __half*>(ws.x16), ldx, ws.small, n, y, accumulate,
-                  static_cast<float*>(ws.t4_partial), stream);
+                  static_cast<float*>(ws.split_partial), stream);
         return;
     }
 
@@ -276,12 +276,12 @@ void tile4_gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y
     ws.ensure(ws.t4_x16, ws.t4_x16_bytes, size_t(n) * plan.ldk * 2, stream);
     ws.ensure(ws.t4_xsum, ws.t4_xsum_bytes, size_t(n) * (plan.ldk / 16) * 2, stream);  // sums: high + low parts
     ws.ensure(ws.t4_invs, ws.t4_invs_bytes, size_t(n) * 4, stream);
-    if (plan.splits > 1) ws.ensure(ws.t4_partial, ws.t4_partial_bytes, size_t(plan.splits) * n * w.n_rows * 4, stream);
+    if (plan.splits > 1) ws.ensure(ws.split_partial, ws.split_partial_bytes, size_t(plan.splits) * n * w.n_rows * 4, stream);
     auto* x16 = static_cast<__half*>(ws.t4_x16);
     auto* xsum = static_cast<__half*>(ws.t4_xsum);
     auto* invs = static_cast<float*>(ws.t4_invs);
     act_to_f16(x, n, uint32_t(w.n_cols), f.norm_weight, f.norm_eps, plan.ldk, q4k, x16, xsum, invs, stream);
-    gemm_tile4(w, plan, x16, xsum, invs, n, y, f.accumulate, static_cast<float*>(ws.t4_partial), stream);
+    gemm_tile4(w, plan, x16, xsum, invs, n, y, f.accumulate, static_cast<float*>(ws.split_partial), stream);
 }
 
 }  // namespace

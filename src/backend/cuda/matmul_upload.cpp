@@ -197,7 +197,7 @@ DeviceMatrix upload_matrix(const MatrixView& host) {
         matvec_tile4_prepare();
         if (gemm_tile4_supported()) gemm_tile4_prepare();
     }
-    if (gemm_rows_supported(dm)) gemm_rows_prepare();
+    if (gemm_rows_supported(dm)) gemm_rows_prepare(dm);
     return dm;
 }
 

@@ -51,6 +51,8 @@ namespace {
 constexpr uint32_t kMaxRows = 8;          // (token, head) rows per block
 constexpr uint32_t kTileTokensFrom = 32;  // batches this large may put several tokens in a block
 constexpr uint32_t kMaxSplits = 128;
+constexpr uint32_t kMaxTailSplits = 4;    // splits of a decode grid that fills a wave (make_plan)
+constexpr uint64_t kChunkedHeadsMaxKvBytes = uint64_t(16) << 20;  // see make_plan's small_grid
 constexpr uint32_t kShortSteps = 6;       // contexts covered in this many 8-warp steps skip splitting
 constexpr int kCombineThreads = 256;
 constexpr float kLog2e = 1.4426950408889634f;
@@ -110,7 +112,9 @@ int sm_count() {
 //
 // Splits: when the (tile, head chunk) blocks cannot fill one wave of the GPU (n_sm * min_blocks),
 // the context is cut so that they do, each split at least one step of positions long. One wave,
-// not more: every block does the same work, so a second partial wave would only add a tail. Short
+// not more: every block does the same work, so a second partial wave would only add a tail. A
+// decode grid that already fills a wave is split 2..4 ways when that fills its last wave clearly
+// better (the split count still only grows with the context). Short
 // contexts in small grids take one 8-warp block per (tile, chunk) instead: up to kShortSteps steps
 // in one kernel cost about what a split's fill, one step and its merge kernel cost, and a decode
 // graph's bucketed max_kv_len (256) usually overstates the context, which the loop does not.
@@ -130,6 +134,10 @@ uint32_t decode_chunk_cap() {
     static const uint32_t cap = env_knob("LLCUDA_ATTN_CHUNK", kDecodeHeadsPerBlock);
     return std::max(1u, std::min(cap, kMaxRows));
 }
+uint32_t tail_splits() {  // LLCUDA_ATTN_TAIL=1 turns the tail splits off (A/B)
+    static const uint32_t cap = env_knob("LLCUDA_ATTN_TAIL", kMaxTailSplits);
+    return std::max(1u, std::min(cap, kMaxSplits));
+}
 uint32_t short_steps() {
     static const uint32_t steps = env_knob("LLCUDA_ATTN_SHORT", kShortSteps);
     return steps;
@@ -143,7 +151,13 @@ Plan make_plan(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint
     // batch of many sequences would split every tile into one-token runs.
     const bool tiled = n_tokens >= kTileTokensFrom && (n_seqs == 0 || n_tokens >= 2 * n_seqs);
     const uint64_t wave0 = uint64_t(n_sm) * uint64_t(min_blocks(1, 4));
-    const bool small_grid = !tiled && uint64_t(n_tokens) * p.n_head_kv * ops::ceil_div(group, kMaxRows) < wave0;
+    // Query heads in chunks of one only while the step's K/V rows are few enough to be re-read from
+    // L2 (a decode step of a few sequences): 64 sequences x ~576 positions are 151 MB a layer for
+    // Llama-3-8B, which one-head blocks read four times, mostly from DRAM (147 us, ~1 TB/s on the H100).
+    const uint64_t kv_bytes = uint64_t(n_tokens) * std::max(max_kv_len, 1u) * p.n_head_kv *
+                              (kv::slot_bytes(kv_type, 1, p.head_dim_k) + kv::slot_bytes(kv_type, 1, p.head_dim_v));
+    const bool small_grid = !tiled && kv_bytes <= kChunkedHeadsMaxKvBytes &&
+                            uint64_t(n_tokens) * p.n_head_kv * ops::ceil_div(group, kMaxRows) < wave0;
     plan.heads_per_chunk = std::min(group, small_grid ? decode_chunk_cap() : kMaxRows);
     plan.n_chunks = uint32_t(ops::ceil_div(group, plan.heads_per_chunk));
     plan.tokens_per_tile = tiled ? std::max(1u, kMaxRows / plan.heads_per_chunk) : 1;
@@ -163,6 +177,19 @@ Plan make_plan(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint
         } else {
             splits = std::min<uint64_t>({wave / blocks, ops::ceil_div(kv_len, 4 * per_warp_step), kMaxSplits});
             splits = std::max<uint64_t>(splits, 1);
+        }
+    } else if (!tiled) {
+        // A decode step of many sequences fills a wave and leaves a partial last one: 64 sequences
+        // x 8 KV heads = 512 blocks on 396 slots (H100) keep the GPU 65 % busy over two waves. A
+        // split count of 2..4 whose waves are clearly fuller (3: 97 %) wins despite the merge.
+        auto fill = [&](uint64_t s) {
+            const uint64_t b = blocks * s;
+            return double(b) / double(ops::ceil_div(b, wave) * wave);
+        };
+        const uint64_t max_splits = std::min<uint64_t>(tail_splits(), ops::ceil_div(kv_len, 4 * per_warp_step));
+        double best = fill(1);
+        for (uint64_t s = 2; s <= max_splits; ++s) {
+            if (fill(s) > best + 0.1) best = fill(s), splits = s;
         }
     }
     plan.split_len = uint32_t(ops::ceil_div(kv_len, splits));
@@ -641,13 +668,22 @@ uint64_t attention_scratch_bytes(const AttentionParams& p, uint32_t max_tokens, 
     }
     const int n_sm = sm_count();
     uint64_t bytes = attention_mma_scratch_bytes(p, max_tokens, max_kv_len);  // the tensor-core path's
+    // The split count grows with the context within each of make_plan's two decode regimes (query
+    // heads chunked while the step's K/V bytes are small, whole groups above), so each regime's
+    // largest context below max_kv_len bounds it: max_kv_len, and the last chunked length.
     for (uint32_t n = 1; n <= max_tokens; ++n) {
         // Sequence count unknown (tiles from kTileTokensFrom tokens) or one per token (no tiles).
         for (const uint32_t n_seqs : {0u, n}) {
             for (const KvType t : {KvType::F16, KvType::Q8_0}) {
-                const Plan plan = make_plan(p, t, n, n_seqs, max_kv_len, n_sm);
-                if (plan.n_splits > 1) {
-                    bytes = std::max(bytes, uint64_t(n) * p.n_head * plan.n_splits * (p.head_dim_v + 2) * sizeof(float));
+                const uint64_t per_pos = uint64_t(n) * p.n_head_kv *
+                                         (kv::slot_bytes(t, 1, p.head_dim_k) + kv::slot_bytes(t, 1, p.head_dim_v));
+                const uint64_t last_chunked = kChunkedHeadsMaxKvBytes / std::max<uint64_t>(per_pos, 1);
+                for (const uint64_t kv_len : {uint64_t(max_kv_len), std::min<uint64_t>(last_chunked, max_kv_len)}) {
+                    if (kv_len == 0) continue;
+                    const Plan plan = make_plan(p, t, n, n_seqs, uint32_t(kv_len), n_sm);
+                    if (plan.n_splits > 1) {
+                        bytes = std::max(bytes, uint64_t(n) * p.n_head * plan.n_splits * (p.head_dim_v + 2) * sizeof(float));
+                    }
                 }
             }
         }
