@@ -217,4 +217,60 @@ int32_t Automaton::import_state(const PortableState& chains) {
     return intern_state(stacks);
 }
 
+uint32_t Automaton::common_context(int32_t state) const {
+    const std::vector<uint32_t>& stacks = states_[size_t(state)];
+    if (stacks.empty() || stacks.front() == 0 || stacks.size() > kMaxFrameStacks) return 0;
+    // Strict ancestors of the first stack, nearest first; the first that is also a strict ancestor
+    // of every other stack is the answer (hash-consing makes equal chains equal ids).
+    for (uint32_t c = nodes_[stacks[0]].parent; c != 0; c = nodes_[c].parent) {
+        bool everywhere = true;
+        for (size_t k = 1; k < stacks.size() && everywhere; ++k) {
+            uint32_t at = nodes_[stacks[k]].parent;
+            while (at != 0 && at != c) at = nodes_[at].parent;
+            everywhere = at == c;
+        }
+        if (everywhere) return c;
+    }
+    return 0;
+}
+
+Automaton::PortableState Automaton::export_above(int32_t state, uint32_t context) const {
+    PortableState out;
+    for (uint32_t id : states_[size_t(state)]) {
+        std::vector<Node> chain;
+        for (uint32_t at = id; at != context; at = nodes_[at].parent) {
+            if (at == 0) throw Error(ErrorKind::Internal, "grammar: a frame's context is not below every stack");
+            chain.push_back(nodes_[at]);
+        }
+        out.push_back(std::move(chain));
+    }
+    return out;
+}
+
+int32_t Automaton::reroot(const Automaton& local, int32_t ls, uint32_t context) {
+    std::vector<uint32_t> stacks;
+    bool left_frame = false;
+    for (uint32_t id : local.states_[size_t(ls)]) {
+        if (id == 0) {
+            left_frame = true;
+            continue;
+        }
+        std::vector<Node> chain;  // top first
+        for (uint32_t at = id; at != 0; at = local.nodes_[at].parent) chain.push_back(local.nodes_[at]);
+        uint32_t parent = context;
+        for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+            Node n = *it;
+            n.parent = parent;
+            parent = intern(n);
+        }
+        stacks.push_back(parent);
+    }
+    if (left_frame) {  // as close() does at the End that returns to `context`
+        const Node c = nodes_[context];
+        reset_scratch();
+        close(c.parent, c.pos, stacks);
+    }
+    return intern_state(stacks);
+}
+
 }  // namespace llcuda::grammar

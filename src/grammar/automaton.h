@@ -72,6 +72,19 @@ public:
     PortableState export_state(int32_t state) const;
     int32_t import_state(const PortableState& stacks);
 
+    // Frames (how masks are shared between contexts, see matcher.cpp): the nearest node that is a
+    // strict ancestor of every stack of `state` (0 when there is none: the state holds the empty
+    // stack, its stacks share no context, or it has more than kMaxFrameStacks stacks).
+    static constexpr size_t kMaxFrameStacks = 64;
+    uint32_t common_context(int32_t state) const;
+    // The state's stacks cut where they reach `context` (a common_context), as a portable state:
+    // imported into another automaton of the grammar, they end on the empty stack there.
+    PortableState export_above(int32_t state, uint32_t context) const;
+    // This automaton's state for `local`'s state `ls`, a state reached from an export_above import:
+    // each stack of ls re-rooted on `context`, and the empty stack (a parse left the cut frame)
+    // replaced by what `context` continues with.
+    int32_t reroot(const Automaton& local, int32_t ls, uint32_t context);
+
 private:
     // Open-addressing index of ids whose keys live in nodes_ / states_ (no key copies).
     // Slots hold id + 1, 0 = empty; at most half full.

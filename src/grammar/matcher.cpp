@@ -1,5 +1,6 @@
 #include "grammar/matcher.h"
 
+#include <cstdlib>
 #include <list>
 
 #include <fmt/format.h>
@@ -21,6 +22,15 @@ struct Registry {
 Registry& registry() {
     static Registry r;
     return r;
+}
+
+// LLCUDA_GRAMMAR_FRAMES=0 (read once) walks every new state whole, for A/B runs.
+bool frames_enabled() {
+    static const bool on = [] {
+        const char* v = std::getenv("LLCUDA_GRAMMAR_FRAMES");
+        return !(v && std::string(v) == "0");
+    }();
+    return on;
 }
 
 }  // namespace
@@ -100,12 +110,16 @@ int32_t Matcher::run(int32_t s, const std::string& bytes, size_t from) {
     return s;
 }
 
-void Matcher::walk(Mask& mask) {
+void Matcher::walk(Mask& mask, Automaton& a, int32_t state, int64_t node) {
     const TokenVocabulary& v = *vocab_;
-    Automaton& a = g_->automaton;
-    depth_state_[0] = state_;
-    const uint32_t n = uint32_t(v.node_byte.size());
-    for (uint32_t i = 0; i < n;) {
+    uint32_t i = 0, end = uint32_t(v.node_byte.size());
+    depth_state_[0] = state;
+    if (node >= 0) {
+        i = uint32_t(node) + 1;
+        end = v.node_end[size_t(node)];
+        depth_state_[v.node_depth[size_t(node)]] = state;
+    }
+    while (i < end) {
         const int32_t s = a.step(depth_state_[v.node_depth[i] - 1u], v.node_byte[i]);
         if (s == Automaton::kDead) {
             i = v.node_end[i];  // no token under this prefix can match
@@ -120,6 +134,52 @@ void Matcher::walk(Mask& mask) {
     }
 }
 
+// The walk of a cut state on the local automaton: like walk(), but a node whose state holds the
+// empty stack (a parse left the frame there) is an exit: its tokens are allowed, and its subtree is
+// left to the real context.
+std::shared_ptr<const FrameMask> Matcher::frame_mask(int32_t local_state) {
+    if (auto it = g_->frames.find(local_state); it != g_->frames.end()) return it->second;
+    const TokenVocabulary& v = *vocab_;
+    Automaton& a = g_->local;
+    auto f = std::make_shared<FrameMask>();
+    f->inside.assign((v.n_rows + 63) / 64, 0);
+    depth_state_[0] = local_state;
+    const uint32_t n = uint32_t(v.node_byte.size());
+    for (uint32_t i = 0; i < n;) {
+        const int32_t s = a.step(depth_state_[v.node_depth[i] - 1u], v.node_byte[i]);
+        if (s == Automaton::kDead) {
+            i = v.node_end[i];
+            continue;
+        }
+        for (uint32_t k = v.tok_begin[i]; k < v.tok_begin[i + 1]; ++k) {
+            const int32_t t = v.order[k];
+            f->inside[size_t(t) >> 6] |= uint64_t(1) << (t & 63);
+        }
+        if (a.accepting(s)) {
+            f->exits.push_back({i, s});
+            i = v.node_end[i];
+            continue;
+        }
+        depth_state_[v.node_depth[i]] = s;
+        ++i;
+    }
+    if (g_->frames.size() >= SharedGrammar::kMaxCachedMasks) g_->frames.clear();
+    g_->frames.emplace(local_state, f);
+    return f;
+}
+
+void Matcher::walk_framed(Mask& mask, uint32_t context) {
+    if (g_->local.full()) {  // cut states of many frames: start the local automaton afresh
+        g_->frames.clear();
+        g_->local = Automaton(g_->automaton.grammar());
+    }
+    const int32_t cut = g_->local.import_state(g_->automaton.export_above(state_, context));
+    const std::shared_ptr<const FrameMask> f = frame_mask(cut);
+    mask = f->inside;
+    for (const auto& [node, exit_state] : f->exits) {
+        walk(mask, g_->automaton, g_->automaton.reroot(g_->local, exit_state, context), node);
+    }
+}
 // While the decoder still strips leading spaces, a token's spaces up front are not text: try each
 // token with them removed (only the first step or two of a SentencePiece generation come here).
 void Matcher::walk_stripped(Mask& mask) {
@@ -143,8 +203,13 @@ const Mask& Matcher::allowed() {
         }
     }
     auto mask = std::make_shared<Mask>((vocab_->n_rows + 63) / 64, 0);
-    if (cacheable) walk(*mask);
-    else walk_stripped(*mask);
+    if (!cacheable) {
+        walk_stripped(*mask);
+    } else if (const uint32_t context = g_->automaton.common_context(state_); context != 0 && frames_enabled()) {
+        walk_framed(*mask, context);
+    } else {
+        walk(*mask, g_->automaton, state_, -1);
+    }
     if (g_->automaton.accepting(state_)) {
         for (int32_t e : vocab_->end_ids) (*mask)[size_t(e) >> 6] |= uint64_t(1) << (e & 63);
     }

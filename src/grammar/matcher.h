@@ -6,6 +6,13 @@
 // a free-text string, few after a key). Masks are cached per automaton state, and the automaton
 // with its masks is shared by every request with the same grammar and vocabulary (SharedGrammar):
 // inside a string or a list, and from the second request on, the mask is mostly a lookup.
+//
+// States differ by their context too (which array item, which field follows), so a string's
+// states in the fifth object are new even when the first four had the same ones. Frames share the
+// work between contexts: the state's stacks are cut at their nearest common ancestor (the context)
+// and the cut state, equal in every context, is walked once on a second automaton (`local`); that
+// walk keeps the tokens decided inside the frame and the trie nodes where a parse leaves it, and
+// only those nodes' subtrees are walked in the real context (Matcher::walk_framed).
 #pragma once
 
 #include <cstdint>
@@ -26,14 +33,24 @@ using Mask = std::vector<uint64_t>;
 // A compiled grammar for one vocabulary with its caches. Matchers lock `mutex` around every use,
 // so requests on other threads can share it. When the automaton is full, matchers move to a
 // fresh one (successor), which also replaces this one in the registry.
+// A frame's walk (cut state of the `local` automaton): the tokens its parses allow without leaving
+// it, and the trie nodes (with the local state there) where a parse leaves it; tokens ending at such
+// a node are in `inside` (what follows the frame always has a next terminal or the end).
+struct FrameMask {
+    Mask inside;
+    std::vector<std::pair<uint32_t, int32_t>> exits;  // (trie node, local state holding the empty stack)
+};
+
 struct SharedGrammar {
     SharedGrammar(Grammar g, std::shared_ptr<const TokenVocabulary> v, std::string k)
-        : automaton(std::move(g)), vocab(std::move(v)), key(std::move(k)) {}
+        : automaton(std::move(g)), local(automaton.grammar()), vocab(std::move(v)), key(std::move(k)) {}
     static constexpr size_t kMaxCachedMasks = 256;
 
     std::mutex mutex;
     Automaton automaton;
+    Automaton local;  // cut states (frames); replaced when full
     std::unordered_map<int32_t, std::shared_ptr<const Mask>> masks;  // automaton state -> allowed tokens
+    std::unordered_map<int32_t, std::shared_ptr<const FrameMask>> frames;  // local state -> its walk
     std::shared_ptr<const TokenVocabulary> vocab;
     std::string key;                          // the GBNF text ("" when not in the registry)
     std::weak_ptr<SharedGrammar> successor;
@@ -65,7 +82,11 @@ public:
 
 private:
     std::unique_lock<std::mutex> lock();
-    void walk(Mask& mask);
+    // Walks the trie nodes after `node` within its subtree (all nodes when node is -1) from `state`
+    // of automaton `a`, setting the allowed tokens' bits.
+    void walk(Mask& mask, Automaton& a, int32_t state, int64_t node);
+    void walk_framed(Mask& mask, uint32_t context);
+    std::shared_ptr<const FrameMask> frame_mask(int32_t local_state);
     void walk_stripped(Mask& mask);
     int32_t run(int32_t state, const std::string& bytes, size_t from);
 

@@ -243,6 +243,14 @@ std::vector<OpCase> topk_cases() {
     add(Kind::Normal, 50001, 100, 3, 64, Mask::Half);   // odd vocabulary: scalar loads, a partial last word
     add(Kind::Normal, 50001, 100, 3, 64, Mask::Fifty);
     add(Kind::Ties, 5, 3, 2, 2, Mask::One);             // tiny rows
+    // k = 1 takes its own kernels (no radix select): all tied (the lowest id), -inf as the only
+    // allowed logit, scalar loads, tiny rows, the rows' best masked out (8 rows, the last unmasked).
+    add(Kind::Flat, 49152, 1, 2, 0);
+    add(Kind::Flat, 128256, 1, 3, 0, Mask::Half);
+    add(Kind::Normal, 128256, 1, 2, 0, Mask::OneAtInf);
+    add(Kind::Normal, 50001, 1, 3, 0, Mask::Half);
+    add(Kind::Ties, 5, 1, 2, 0, Mask::One);
+    add(Kind::Narrow, 262144, 1, 8, 0, Mask::Top);
     return cases;
 }
 

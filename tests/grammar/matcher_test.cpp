@@ -33,7 +33,10 @@ bool brute_allowed(Automaton& a, int32_t state, const std::string& bytes, size_t
 }
 
 // A random walk through the grammar; at every step the mask must equal the brute-force set.
-void check_walk(const std::string& gbnf, const std::string& vocab_name, int steps, uint64_t seed) {
+// closers: every other step, prefer tokens holding one of these bytes (ends strings and objects
+// sooner, so a walk reaches many contexts: array items, fields).
+void check_walk(const std::string& gbnf, const std::string& vocab_name, int steps, uint64_t seed,
+                const std::string& closers = "") {
     auto v = load_vocabulary(vocab_name);
     Automaton reference(parse_gbnf(gbnf));  // separate tables: no shared cache between the two
     Matcher m(v.vocab, compile(gbnf));
@@ -55,7 +58,14 @@ void check_walk(const std::string& gbnf, const std::string& vocab_name, int step
         }
         ASSERT_EQ(mismatches, 0u);
         if (allowed.empty()) break;
-        const int32_t t = allowed[rng() % allowed.size()];
+        std::vector<int32_t> closing;
+        if (!closers.empty() && step % 2 == 1) {
+            for (int32_t a : allowed) {
+                if (v.vocab->bytes[size_t(a)].find_first_of(closers) != std::string::npos) closing.push_back(a);
+            }
+        }
+        const auto& pool = closing.empty() ? allowed : closing;
+        const int32_t t = pool[rng() % pool.size()];
         m.accept(t);
         for (char c : v.vocab->bytes[size_t(t)]) {
             if (strip > 0 && c == ' ') { --strip; continue; }
@@ -73,6 +83,16 @@ TEST(GrammarMask, EqualsBruteForceForUnicodeClassesOnQwen3) {
     // Multi-byte classes, negation and a literal with a 4-byte character: tokens that stop inside
     // a character are decided by whether it can still be completed.
     check_walk(R"g(root ::= ([α-ω] | [^a-z\x00-\x7F] | "😀x" | [a-c]{2})+ "." )g", "qwen3", 12, 2);
+}
+
+// Strings with a length limit inside array items: each character position is its own state in
+// every item, so the masks come from frames (the cut state walked once, its exits in context).
+TEST(GrammarMask, EqualsBruteForceAcrossArrayItems) {
+    const std::string schema = R"j({"type": "array", "minItems": 2, "maxItems": 6, "items": {"type": "object",
+        "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer", "minimum": 0},
+        "tags": {"type": "array", "items": {"enum": ["a", "bc"]}, "maxItems": 3}}, "required": ["name", "age"]}})j";
+    check_walk(json_schema_to_grammar(schema), "llama3-instruct", 70, 5, "\",}]");
+    check_walk(R"g(root ::= ("<" [a-z]{0,6} ">" [ ]?){1,5} "." )g", "qwen3", 40, 6, ">.");
 }
 
 TEST(GrammarMask, EqualsBruteForceOnSentencePiece) {

@@ -3,7 +3,8 @@
 // requested ids, and the row's log-sum-exp, so that ~n_top pairs cross to the host instead of a
 // 128k-262k float row.
 //
-// An exact radix select on 32-bit keys that order like the floats (order_key):
+// k = 1 (greedy) skips the select: per chunk the best allowed key, merged per row (top1_* below).
+// Otherwise an exact radix select on 32-bit keys that order like the floats (order_key):
 //   1. topk_histogram_kernel, several blocks per row (one row alone must not run on one SM): a
 //      4096-bin histogram of the top 12 key bits (sign, exponent, 3 mantissa bits) added into the
 //      workspace, and each block's (max, sum of exp) partial for the log-sum-exp.
@@ -364,6 +365,89 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
+// ---- k = 1 (greedy rows, constrained ones among them): the best allowed logit, no radix select ----
+// Per chunk the best allowed (key, id) and the log-sum-exp partial, then one small block per request
+// merges them: the same answer as the select (largest key, ties to the lower id; (-1, -inf) when
+// nothing is allowed) for a fraction of its passes over the row.
+
+constexpr uint32_t kNoId = 0xFFFFFFFFu;  // no token has this id, so (0, kNoId) loses to every real entry
+__device__ __forceinline__ uint2 no_best() { return make_uint2(0u, kNoId); }
+
+__device__ __forceinline__ uint2 better(uint2 a, uint2 b) { return before(b, a) ? b : a; }
+
+__device__ __forceinline__ uint2 warp_best(uint2 v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        v = better(v, make_uint2(__shfl_xor_sync(ops::kFullMask, v.x, o), __shfl_xor_sync(ops::kFullMask, v.y, o)));
+    }
+    return v;
+}
+
+// Merged over the block; thread 0 gets the result. `red` is 32 entries of shared memory.
+__device__ uint2 block_best(uint2 v, uint2* red) {
+    v = warp_best(v);
+    const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    if (warp == 0) v = warp_best(lane < blockDim.x / 32 ? red[lane] : no_best());
+    return v;
+}
+
+// grid (n_splits, n_requests): like topk_histogram_kernel, with the chunk's best allowed entry in
+// place of the histogram.
+template <bool kVec, bool kMasked>
+__global__ void __launch_bounds__(kHistThreads)
+    top1_partial_kernel(const float* __restrict__ logits, uint32_t n_vocab, const TopkRow* __restrict__ requests,
+                        const uint32_t* __restrict__ masks, uint32_t n_splits, uint2* __restrict__ best,
+                        float2* __restrict__ partials) {
+    __shared__ float2 red[32];
+    __shared__ uint2 red_best[32];
+    const TopkRow& req = requests[blockIdx.y];
+    const float* row = logits + uint64_t(req.row) * n_vocab;
+    const uint32_t* allow = row_mask<kMasked>(masks, req);
+    const uint32_t begin = blockIdx.x * kChunk, end = min(begin + kChunk, n_vocab);
+    float m = -INFINITY, s = 0.0f;
+    uint2 b = no_best();
+    for_each_logit<kVec, kMasked>(row, allow, begin, end, [&](float x, uint32_t id, bool ok) {
+        if (ok) b = better(b, make_uint2(order_key(x), id));
+        lse_add(m, s, x);
+    });
+    const float2 ms = block_lse(make_float2(m, s), red);
+    b = block_best(b, red_best);
+    if (threadIdx.x == 0) {
+        partials[uint64_t(blockIdx.y) * n_splits + blockIdx.x] = ms;
+        best[uint64_t(blockIdx.y) * n_splits + blockIdx.x] = b;
+    }
+}
+
+// One block per request: the log-sum-exp, the extras, and the best of the chunks' entries.
+__global__ void __launch_bounds__(kHistThreads)
+    top1_select_kernel(const float* __restrict__ logits, uint32_t n_vocab, const TopkRow* __restrict__ requests,
+                       uint32_t n_splits, const uint2* __restrict__ best, const float2* __restrict__ partials,
+                       const int32_t* __restrict__ extra_ids, TopkEntry* __restrict__ top, float* __restrict__ extra_logits,
+                       float* __restrict__ log_sum_exp) {
+    __shared__ float2 red[32];
+    __shared__ uint2 red_best[32];
+    const TopkRow req = requests[blockIdx.x];
+    const float* row = logits + uint64_t(req.row) * n_vocab;
+    float2 ms = make_float2(-INFINITY, 0.0f);
+    uint2 b = no_best();
+    for (uint32_t i = threadIdx.x; i < n_splits; i += blockDim.x) {
+        ms = lse_merge(ms, partials[uint64_t(blockIdx.x) * n_splits + i]);
+        b = better(b, best[uint64_t(blockIdx.x) * n_splits + i]);
+    }
+    ms = block_lse(ms, red);
+    b = block_best(b, red_best);
+    for (uint32_t i = threadIdx.x; i < req.n_extra; i += blockDim.x) {
+        const int32_t id = extra_ids[req.extra_offset + i];
+        extra_logits[req.extra_offset + i] = id >= 0 && uint32_t(id) < n_vocab ? row[id] : NAN;
+    }
+    if (threadIdx.x == 0) {
+        log_sum_exp[blockIdx.x] = ms.x + logf(ms.y);
+        top[req.top_offset] = b.y == kNoId ? TopkEntry{-1, -INFINITY} : TopkEntry{int32_t(b.y), row[b.y]};
+    }
+}
+
 }  // namespace
 
 uint64_t topk_workspace_bytes(uint32_t n_requests, uint32_t n_vocab) {
@@ -372,6 +456,18 @@ uint64_t topk_workspace_bytes(uint32_t n_requests, uint32_t n_vocab) {
 }
 
 namespace {
+
+template <bool kVec, bool kMasked>
+void launch_top1(const float* logits, uint32_t n_vocab, const TopkRow* requests, uint32_t n_requests, uint32_t n_splits,
+                 const int32_t* extra_ids, const uint32_t* masks, TopkEntry* top, float* extra_logits, float* log_sum_exp,
+                 uint2* best, float2* partials, cudaStream_t stream) {
+    top1_partial_kernel<kVec, kMasked><<<dim3(n_splits, n_requests), kHistThreads, 0, stream>>>(
+        logits, n_vocab, requests, masks, n_splits, best, partials);
+    check_launch("top1_partial");
+    top1_select_kernel<<<n_requests, kHistThreads, 0, stream>>>(logits, n_vocab, requests, n_splits, best, partials, extra_ids,
+                                                                 top, extra_logits, log_sum_exp);
+    check_launch("top1_select");
+}
 
 template <bool kVec, bool kMasked>
 void launch_topk(const float* logits, uint32_t n_vocab, const TopkRow* requests, uint32_t n_requests, uint32_t n_splits,
@@ -403,15 +499,28 @@ void topk_rows(const float* logits, uint32_t n_vocab, const TopkRow* requests, u
     const uint32_t n_splits = uint32_t(ops::ceil_div(n_vocab, kChunk));
     auto* hist = static_cast<uint32_t*>(workspace);                                   // (n_requests, kBins0)
     auto* partials = reinterpret_cast<float2*>(hist + uint64_t(n_requests) * kBins0);  // (n_requests, n_splits)
-    CUDA_CHECK(cudaMemsetAsync(hist, 0, uint64_t(n_requests) * kBins0 * sizeof(uint32_t), stream));
     const bool vec = n_vocab % 4 == 0 && ops::aligned16(logits);
+    using T = std::true_type;
+    using F = std::false_type;
+    // The chunks' best entries (n_requests, n_splits) live where the histograms would (vocabularies
+    // up to 16M: 2048 chunks of 8 bytes in a row's 16 KB).
+    if (max_n_top == 1 && uint64_t(n_splits) * sizeof(uint2) <= kBins0 * sizeof(uint32_t)) {
+        auto* best = reinterpret_cast<uint2*>(hist);
+        auto launch1 = [&](auto kVec, auto kMasked) {
+            launch_top1<decltype(kVec)::value, decltype(kMasked)::value>(logits, n_vocab, requests, n_requests, n_splits,
+                                                                         extra_ids, masks, top, extra_logits, log_sum_exp,
+                                                                         best, partials, stream);
+        };
+        if (vec) masks ? launch1(T{}, T{}) : launch1(T{}, F{});
+        else masks ? launch1(F{}, T{}) : launch1(F{}, F{});
+        return;
+    }
+    CUDA_CHECK(cudaMemsetAsync(hist, 0, uint64_t(n_requests) * kBins0 * sizeof(uint32_t), stream));
     auto launch = [&](auto kVec, auto kMasked) {
         launch_topk<decltype(kVec)::value, decltype(kMasked)::value>(logits, n_vocab, requests, n_requests, n_splits, extra_ids,
                                                                      masks, top, extra_logits, log_sum_exp, hist, partials,
                                                                      stream);
     };
-    using T = std::true_type;
-    using F = std::false_type;
     if (vec) masks ? launch(T{}, T{}) : launch(T{}, F{});
     else masks ? launch(F{}, T{}) : launch(F{}, F{});
 }
