@@ -14,4 +14,10 @@ apt-get download nlohmann-json3-dev libcli11-dev libfmt-dev libfmt9 libpcre2-dev
     libpcre2-16-0 libpcre2-32-0 libpcre2-posix3 libicu-dev libicu72 libgtest-dev \
     pkgconf pkgconf-bin libpkgconf3 \
     libcpp-httplib-dev libcpp-httplib0.11 libssl-dev libssl3 libbrotli-dev libbrotli1 zlib1g-dev zlib1g
+# The jsonschema package and its needs as wheels for that machine's python (3.12), for the
+# `grammar` step of scripts/gpu-test.sh (installed there under /tmp, never into its site-packages).
+rm -rf py && mkdir py
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d py \
+    jsonschema attrs jsonschema-specifications referencing rpds-py typing-extensions
 du -sh .

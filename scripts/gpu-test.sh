@@ -14,6 +14,7 @@
 #   sanitize  compute-sanitizer memcheck and racecheck on the op tests and one generation
 #   long      pp2048/pp8192 (8B, four types) and tg128 at depth 4k/16k/32k over f16 and q8_0 KV
 #   parallel  llcuda bench --parallel 1,16,64 (batched decode without HTTP, 8B Q4_K_M)
+#   grammar   200 constrained SmolLM2 generations per test schema at temperature 1, checked by jsonschema
 #   serve     llcuda serve + bench/serve_bench.py at 1/16/64/256 clients (8B Q4_K_M)
 #
 # Inputs that cannot be fetched there travel with the call: .gpu-deps (scripts/gpu-deps.sh: our
@@ -107,6 +108,21 @@ for step in "${steps[@]}"; do
             done
         done
         grep -E "^\| " "$out/long.log" | grep -v -- "---" | sort -u | sed 's/^/           /'
+        ;;
+    grammar)
+        # Issue 14's model check: 200 SmolLM2 generations per schema of tests/grammar/schemas at
+        # temperature 1 on the GPU (64 at a time), each finished one validated by the jsonschema
+        # package (carried as wheels in .gpu-deps/py when the machine's python lacks it).
+        if ! python3 -c "import jsonschema" 2>/dev/null && [ -d .gpu-deps/py ]; then
+            python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/llcuda-pysite \
+                .gpu-deps/py/*.whl >> "$out/grammar.log" 2>&1
+            export PYTHONPATH=/tmp/llcuda-pysite${PYTHONPATH:+:$PYTHONPATH}
+        fi
+        LLCUDA_GRAMMAR_MODEL_BACKEND=cuda LLCUDA_GRAMMAR_MODEL_SAMPLES=${LLCUDA_GRAMMAR_SAMPLES:-200} \
+            LLCUDA_GRAMMAR_MODEL_MAX_TOKENS=${LLCUDA_GRAMMAR_MAX_TOKENS:-1000} LLCUDA_GRAMMAR_MODEL_MIN_FINISHED=0.5 \
+            python3 tests/grammar/check_schema_outputs.py ./build-gpu/tests/grammar/grammar_sample model >> "$out/grammar.log" 2>&1
+        note grammar "rc $? (grammar.log)"
+        grep -E "finished|do not validate|only [0-9]+ of" "$out/grammar.log" | sed 's/^/           /'
         ;;
     parallel)
         # The engine's batched decode without HTTP (llama-batched-bench's test): 8B Q4_K_M, 512-token

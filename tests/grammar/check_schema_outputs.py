@@ -5,6 +5,11 @@ finished one must parse as JSON and validate, with formats checked (date, date-t
   check_schema_outputs.py GRAMMAR_SAMPLE random   -> 200 random-logit walks per schema (Qwen3 vocabulary)
   check_schema_outputs.py GRAMMAR_SAMPLE model    -> samples of SmolLM2-135M at temperature 1
 
+Model runs: LLCUDA_GRAMMAR_MODEL_SAMPLES samples per schema (4 on the CPU in CI),
+LLCUDA_GRAMMAR_MODEL_BACKEND cpu|cuda, LLCUDA_GRAMMAR_MODEL_MAX_TOKENS (300) and
+LLCUDA_GRAMMAR_MODEL_MIN_FINISHED, the fraction that must end within them (one generation by default).
+`bash scripts/gpu-test.sh grammar` runs 200 per schema on the GPU.
+
 Random walks reach corners a model rarely visits (empty arrays, optional fields left out, deep
 anyOf nesting, every enum member); the model run shows the grammar steering a real model.
 """
@@ -28,8 +33,8 @@ def model_path():
     return pathlib.Path(cache) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def run(tool, mode, source, schema, n, max_tokens):
-    out = subprocess.run([tool, mode, str(source), str(schema), str(n), str(max_tokens)],
+def run(tool, mode, source, schema, n, max_tokens, backend=None):
+    out = subprocess.run([tool, mode, str(source), str(schema), str(n), str(max_tokens)] + ([backend] if backend else []),
                          capture_output=True, text=True, timeout=1500)
     if out.returncode != 0:
         return None, out.stderr
@@ -52,12 +57,14 @@ def main():
             check.finish()
         # CPU time: a few samples per schema; free-form objects may run to the limit, so one finished
         # generation per schema is required and every finished one must validate.
-        n, max_tokens = int(os.environ.get("LLCUDA_GRAMMAR_MODEL_SAMPLES", "4")), 300
-        min_finished = 1 / n
+        n = int(os.environ.get("LLCUDA_GRAMMAR_MODEL_SAMPLES", "4"))
+        max_tokens = int(os.environ.get("LLCUDA_GRAMMAR_MODEL_MAX_TOKENS", "300"))
+        min_finished = float(os.environ.get("LLCUDA_GRAMMAR_MODEL_MIN_FINISHED", str(1 / n)))
+        backend = os.environ.get("LLCUDA_GRAMMAR_MODEL_BACKEND", "cpu")
     for schema_file in SCHEMAS:
         schema = json.loads(schema_file.read_text())
         validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-        samples, err = run(tool, mode, source, schema_file, n, max_tokens)
+        samples, err = run(tool, mode, source, schema_file, n, max_tokens, backend if mode == "model" else None)
         check(samples is not None, f"{schema_file.name}: grammar_sample failed: {err}")
         if samples is None:
             continue

@@ -4,13 +4,20 @@
 //   grammar_sample random TOKENIZER_JSON SCHEMA_FILE N MAX_TOKENS
 //       N walks through the schema's grammar with the real Sampler (temperature 1, no filters)
 //       on random logits: every allowed continuation gets a chance, no model needed.
-//   grammar_sample model MODEL_GGUF SCHEMA_FILE N MAX_TOKENS
-//       N chat generations of the model at temperature 1 (seeds 1..N) asked for JSON.
+//   grammar_sample model MODEL_GGUF SCHEMA_FILE N MAX_TOKENS [cpu|cuda]
+//       N chat generations of the model at temperature 1 (seeds 1..N) asked for JSON. On cuda, up
+//       to 64 run at once (concurrent calls, batched by the engine's scheduler); lines come out in
+//       seed order either way.
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -68,11 +75,15 @@ void random_walks(const std::string& tokenizer_path, const std::string& schema, 
     }
 }
 
-void model_runs(const std::string& model, const std::string& schema, int n, uint32_t max_tokens) {
+void model_runs(const std::string& model, const std::string& schema, int n, uint32_t max_tokens, const std::string& backend) {
+    const bool cuda = backend == "cuda";
+    if (!cuda && backend != "cpu") throw std::runtime_error("unknown backend " + backend + " (cpu or cuda)");
+    const uint32_t workers = cuda ? uint32_t(std::clamp(n, 1, 64)) : 1u;
     llcuda::InferenceEngine engine;
     llcuda::LoadOptions o;
-    o.backend = llcuda::Backend::Cpu;
+    o.backend = cuda ? llcuda::Backend::Cuda : llcuda::Backend::Cpu;
     o.context_length = 2048;  // the prompt carries the schema
+    o.max_sequences = workers;
     engine.load_model(model, o);
     llcuda::SamplingParams p;
     p.temperature = 1.0f;
@@ -80,25 +91,48 @@ void model_runs(const std::string& model, const std::string& schema, int n, uint
     p.json_schema = schema;
     const std::vector<llcuda::ChatMessage> messages = {
         {"user", "Reply with one JSON value that follows this JSON schema, nothing else:\n" + schema}};
-    for (int i = 0; i < n; ++i) {
-        p.seed = uint64_t(i + 1);
-        const auto r = engine.chat(messages, p);
-        emit(r.text, r.finish_reason == llcuda::FinishReason::Stop ? "stop" : "length", uint64_t(i + 1));
-    }
+    struct Sample {
+        std::string text;
+        bool stopped = false;
+    };
+    std::vector<Sample> samples(size_t(std::max(n, 0)));
+    std::atomic<int> next{0};
+    std::string error;
+    std::mutex error_mutex;
+    auto work = [&] {
+        for (int i = next++; i < n; i = next++) {
+            try {
+                llcuda::SamplingParams q = p;
+                q.seed = uint64_t(i + 1);
+                const auto r = engine.chat(messages, q);
+                samples[size_t(i)] = {r.text, r.finish_reason == llcuda::FinishReason::Stop};
+            } catch (const std::exception& e) {
+                std::lock_guard lock(error_mutex);
+                if (error.empty()) error = e.what();
+                next = n;
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (uint32_t w = 1; w < workers; ++w) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    if (!error.empty()) throw std::runtime_error(error);
+    for (int i = 0; i < n; ++i) emit(samples[size_t(i)].text, samples[size_t(i)].stopped ? "stop" : "length", uint64_t(i + 1));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 6) {
-        std::fprintf(stderr, "usage: grammar_sample random|model TOKENIZER_OR_MODEL SCHEMA_FILE N MAX_TOKENS\n");
+    if (argc != 6 && argc != 7) {
+        std::fprintf(stderr, "usage: grammar_sample random|model TOKENIZER_OR_MODEL SCHEMA_FILE N MAX_TOKENS [cpu|cuda]\n");
         return 2;
     }
     try {
         const std::string mode = argv[1];
         const std::string schema = read_file(argv[3]);
         if (mode == "random") random_walks(argv[2], schema, std::atoi(argv[4]), uint32_t(std::atoi(argv[5])));
-        else if (mode == "model") model_runs(argv[2], schema, std::atoi(argv[4]), uint32_t(std::atoi(argv[5])));
+        else if (mode == "model") model_runs(argv[2], schema, std::atoi(argv[4]), uint32_t(std::atoi(argv[5])), argc == 7 ? argv[6] : "cpu");
         else throw std::runtime_error("unknown mode " + mode);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "grammar_sample: %s\n", e.what());
