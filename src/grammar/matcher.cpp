@@ -176,8 +176,13 @@ void Matcher::walk_framed(Mask& mask, uint32_t context) {
     const int32_t cut = g_->local.import_state(g_->automaton.export_above(state_, context));
     const std::shared_ptr<const FrameMask> f = frame_mask(cut);
     mask = f->inside;
+    // Exits after the same bytes of the frame share their local state (every `...abc"` leaves a
+    // string alike): re-root each distinct one once.
+    std::unordered_map<int32_t, int32_t> rerooted;  // local exit state -> real state
     for (const auto& [node, exit_state] : f->exits) {
-        walk(mask, g_->automaton, g_->automaton.reroot(g_->local, exit_state, context), node);
+        auto [it, fresh] = rerooted.try_emplace(exit_state, Automaton::kDead);
+        if (fresh) it->second = g_->automaton.reroot(g_->local, exit_state, context);
+        walk(mask, g_->automaton, it->second, node);
     }
 }
 // While the decoder still strips leading spaces, a token's spaces up front are not text: try each
