@@ -42,6 +42,11 @@ struct TokenVocabulary {
     bool is_end(int32_t id) const;
 };
 
+// A vocabulary of the given token bytes (the row count is bytes.size(); empty bytes: never text) and
+// end ids, with its trie. Throws InvalidArgument when a token is longer than 65535 bytes or an end
+// id is outside the rows. (build_token_vocabulary's core; fuzzers and tests build small ones.)
+std::shared_ptr<TokenVocabulary> vocabulary_from_bytes(std::vector<std::string> bytes, std::vector<int32_t> end_ids);
+
 // Builds the view of `tokenizer` for logits rows of `n_rows` entries. Throws InvalidArgument when a
 // token is longer than 65535 bytes or an end id is outside the rows.
 std::shared_ptr<const TokenVocabulary> build_token_vocabulary(const Tokenizer& tokenizer, uint32_t n_rows,
