@@ -185,6 +185,7 @@ void Matcher::walk_framed(Mask& mask, uint32_t context) {
         walk(mask, g_->automaton, it->second, node);
     }
 }
+
 // While the decoder still strips leading spaces, a token's spaces up front are not text: try each
 // token with them removed (only the first step or two of a SentencePiece generation come here).
 void Matcher::walk_stripped(Mask& mask) {
