@@ -140,7 +140,7 @@ void Matcher::walk(Mask& mask, Automaton& a, int32_t state, int64_t node) {
 std::shared_ptr<const FrameMask> Matcher::frame_mask(int32_t local_state) {
     if (auto it = g_->frames.find(local_state); it != g_->frames.end()) return it->second;
     const TokenVocabulary& v = *vocab_;
-    Automaton& a = g_->local;
+    Automaton& a = *g_->local;
     auto f = std::make_shared<FrameMask>();
     f->inside.assign((v.n_rows + 63) / 64, 0);
     depth_state_[0] = local_state;
@@ -169,11 +169,11 @@ std::shared_ptr<const FrameMask> Matcher::frame_mask(int32_t local_state) {
 }
 
 void Matcher::walk_framed(Mask& mask, uint32_t context) {
-    if (g_->local.full()) {  // cut states of many frames: start the local automaton afresh
+    if (!g_->local || g_->local->full()) {  // first use, or cut states of many frames: start afresh
         g_->frames.clear();
-        g_->local = Automaton(g_->automaton.grammar());
+        g_->local = std::make_unique<Automaton>(g_->automaton.grammar());
     }
-    const int32_t cut = g_->local.import_state(g_->automaton.export_above(state_, context));
+    const int32_t cut = g_->local->import_state(g_->automaton.export_above(state_, context));
     const std::shared_ptr<const FrameMask> f = frame_mask(cut);
     mask = f->inside;
     // Exits after the same bytes of the frame share their local state (every `...abc"` leaves a
@@ -181,7 +181,7 @@ void Matcher::walk_framed(Mask& mask, uint32_t context) {
     std::unordered_map<int32_t, int32_t> rerooted;  // local exit state -> real state
     for (const auto& [node, exit_state] : f->exits) {
         auto [it, fresh] = rerooted.try_emplace(exit_state, Automaton::kDead);
-        if (fresh) it->second = g_->automaton.reroot(g_->local, exit_state, context);
+        if (fresh) it->second = g_->automaton.reroot(*g_->local, exit_state, context);
         walk(mask, g_->automaton, it->second, node);
     }
 }

@@ -43,12 +43,12 @@ struct FrameMask {
 
 struct SharedGrammar {
     SharedGrammar(Grammar g, std::shared_ptr<const TokenVocabulary> v, std::string k)
-        : automaton(std::move(g)), local(automaton.grammar()), vocab(std::move(v)), key(std::move(k)) {}
+        : automaton(std::move(g)), vocab(std::move(v)), key(std::move(k)) {}
     static constexpr size_t kMaxCachedMasks = 256;
 
     std::mutex mutex;
     Automaton automaton;
-    Automaton local;  // cut states (frames); replaced when full
+    std::unique_ptr<Automaton> local;  // cut states (frames): made on first use, replaced when full
     std::unordered_map<int32_t, std::shared_ptr<const Mask>> masks;  // automaton state -> allowed tokens
     std::unordered_map<int32_t, std::shared_ptr<const FrameMask>> frames;  // local state -> its walk
     std::shared_ptr<const TokenVocabulary> vocab;
