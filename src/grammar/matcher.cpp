@@ -110,59 +110,56 @@ int32_t Matcher::run(int32_t s, const std::string& bytes, size_t from) {
     return s;
 }
 
-void Matcher::walk(Mask& mask, Automaton& a, int32_t state, int64_t node) {
-    const TokenVocabulary& v = *vocab_;
+namespace {
+
+// Matcher::walk's loop; kExits (a frame's walk) is a template parameter so that the walks in
+// context, the hot ones, carry no test for it.
+template <bool kExits>
+void walk_trie(const TokenVocabulary& v, std::vector<int32_t>& depth_state, Automaton& a, int32_t state, int64_t node,
+               Mask& mask, std::vector<std::pair<uint32_t, int32_t>>* exits) {
     uint32_t i = 0, end = uint32_t(v.node_byte.size());
-    depth_state_[0] = state;
+    depth_state[0] = state;
     if (node >= 0) {
         i = uint32_t(node) + 1;
         end = v.node_end[size_t(node)];
-        depth_state_[v.node_depth[size_t(node)]] = state;
+        depth_state[v.node_depth[size_t(node)]] = state;
     }
     while (i < end) {
-        const int32_t s = a.step(depth_state_[v.node_depth[i] - 1u], v.node_byte[i]);
+        const int32_t s = a.step(depth_state[v.node_depth[i] - 1u], v.node_byte[i]);
         if (s == Automaton::kDead) {
             i = v.node_end[i];  // no token under this prefix can match
             continue;
         }
-        depth_state_[v.node_depth[i]] = s;
         for (uint32_t k = v.tok_begin[i]; k < v.tok_begin[i + 1]; ++k) {
             const int32_t t = v.order[k];
             mask[size_t(t) >> 6] |= uint64_t(1) << (t & 63);
         }
+        if (kExits && a.accepting(s)) {  // a parse left the frame: the subtree is the context's
+            exits->push_back({i, s});
+            i = v.node_end[i];
+            continue;
+        }
+        depth_state[v.node_depth[i]] = s;
         ++i;
     }
 }
 
-// The walk of a cut state on the local automaton: like walk(), but a node whose state holds the
-// empty stack (a parse left the frame there) is an exit: its tokens are allowed, and its subtree is
-// left to the real context.
+}  // namespace
+
+void Matcher::walk(Mask& mask, Automaton& a, int32_t state, int64_t node,
+                   std::vector<std::pair<uint32_t, int32_t>>* exits) {
+    if (exits) walk_trie<true>(*vocab_, depth_state_, a, state, node, mask, exits);
+    else walk_trie<false>(*vocab_, depth_state_, a, state, node, mask, nullptr);
+}
+
+// A cut state's walk on the local automaton, cached: a node whose state holds the empty stack (a
+// parse left the frame there) is an exit: its tokens are allowed, its subtree is left to the real
+// context.
 std::shared_ptr<const FrameMask> Matcher::frame_mask(int32_t local_state) {
     if (auto it = g_->frames.find(local_state); it != g_->frames.end()) return it->second;
-    const TokenVocabulary& v = *vocab_;
-    Automaton& a = *g_->local;
     auto f = std::make_shared<FrameMask>();
-    f->inside.assign((v.n_rows + 63) / 64, 0);
-    depth_state_[0] = local_state;
-    const uint32_t n = uint32_t(v.node_byte.size());
-    for (uint32_t i = 0; i < n;) {
-        const int32_t s = a.step(depth_state_[v.node_depth[i] - 1u], v.node_byte[i]);
-        if (s == Automaton::kDead) {
-            i = v.node_end[i];
-            continue;
-        }
-        for (uint32_t k = v.tok_begin[i]; k < v.tok_begin[i + 1]; ++k) {
-            const int32_t t = v.order[k];
-            f->inside[size_t(t) >> 6] |= uint64_t(1) << (t & 63);
-        }
-        if (a.accepting(s)) {
-            f->exits.push_back({i, s});
-            i = v.node_end[i];
-            continue;
-        }
-        depth_state_[v.node_depth[i]] = s;
-        ++i;
-    }
+    f->inside.assign((vocab_->n_rows + 63) / 64, 0);
+    walk(f->inside, *g_->local, local_state, -1, &f->exits);
     if (g_->frames.size() >= SharedGrammar::kMaxCachedMasks) g_->frames.clear();
     g_->frames.emplace(local_state, f);
     return f;

@@ -83,8 +83,10 @@ public:
 private:
     std::unique_lock<std::mutex> lock();
     // Walks the trie nodes after `node` within its subtree (all nodes when node is -1) from `state`
-    // of automaton `a`, setting the allowed tokens' bits.
-    void walk(Mask& mask, Automaton& a, int32_t state, int64_t node);
+    // of automaton `a`, setting the allowed tokens' bits. With `exits` (a frame's walk on the local
+    // automaton), a node whose state holds the empty stack is recorded there and its subtree skipped.
+    void walk(Mask& mask, Automaton& a, int32_t state, int64_t node,
+              std::vector<std::pair<uint32_t, int32_t>>* exits = nullptr);
     void walk_framed(Mask& mask, uint32_t context);
     std::shared_ptr<const FrameMask> frame_mask(int32_t local_state);
     void walk_stripped(Mask& mask);
