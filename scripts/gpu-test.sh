@@ -49,6 +49,13 @@ configure_build() {  # configure_build DIR ARCH
         > "$out/configure-$1.log" 2>&1 && cmake --build "$1" -j"$jobs" > "$out/build-$1.log" 2>&1
 }
 
+bench_model() {  # bench_model SHAPE TYPE LOG: /tmp/bench-models/SHAPE-TYPE.gguf, written the first time
+    local model=/tmp/bench-models/$1-$2.gguf
+    mkdir -p /tmp/bench-models
+    [ -f "$model" ] || ./build-gpu/tools/llcuda/llcuda make-bench-model --shape "$1" --type "$2" -o "$model" >> "$3" 2>&1
+    echo "$model"
+}
+
 run_ops() {  # run_ops BUILD_DIR LABEL
     local log="$out/ops-$2.log"
     "$1/tests/cuda/test_cuda_ops" --gtest_brief=1 > "$log" 2>&1
@@ -76,12 +83,9 @@ for step in "${steps[@]}"; do
         grep -E "identical|mean KL|q8_0 KV|gemma3 Q4" "$out/e2e.log" | sed 's/^/           /'
         ;;
     bench)
-        mkdir -p /tmp/bench-models
         for spec in ${LLCUDA_BENCH_MODELS:-llama3-8b:Q4_K_M llama3-8b:Q4_0 llama3-8b:Q8_0 llama3-8b:F16 llama3.2-1b:Q4_K_M llama3.2-1b:F16}; do
             shape=${spec%%:*} type=${spec##*:}
-            model=/tmp/bench-models/$shape-$type.gguf
-            [ -f "$model" ] || ./build-gpu/tools/llcuda/llcuda make-bench-model --shape "$shape" --type "$type" -o "$model" \
-                >> "$out/bench.log" 2>&1
+            model=$(bench_model "$shape" "$type" "$out/bench.log")
             ./build-gpu/tools/llcuda/llcuda bench -m "$model" -p 512 -n 128 -r ${LLCUDA_BENCH_REPS:-3} \
                 ${LLCUDA_BENCH_ARGS:-} >> "$out/bench.log" 2>&1 || note bench "$shape $type FAILED"
             rm -f "$model"
@@ -91,11 +95,8 @@ for step in "${steps[@]}"; do
     long)
         # Issue rows for prefill and long context: pp2048 / pp8192 for the four 8B types, then
         # tg128 at depth 4,096 / 16,384 / 32,768 over an f16 and a q8_0 KV cache (8B Q4_K_M).
-        mkdir -p /tmp/bench-models
         for type in Q4_K_M Q4_0 Q8_0 F16; do
-            model=/tmp/bench-models/llama3-8b-$type.gguf
-            [ -f "$model" ] || ./build-gpu/tools/llcuda/llcuda make-bench-model --shape llama3-8b --type "$type" -o "$model" \
-                >> "$out/long.log" 2>&1
+            model=$(bench_model llama3-8b "$type" "$out/long.log")
             for p in 2048 8192; do
                 ./build-gpu/tools/llcuda/llcuda bench -m "$model" -p $p -n 0 -r 1 >> "$out/long.log" 2>&1 || note long "$type pp$p FAILED"
             done
@@ -127,10 +128,7 @@ for step in "${steps[@]}"; do
     parallel)
         # The engine's batched decode without HTTP (llama-batched-bench's test): 8B Q4_K_M, 512-token
         # prompts, 128 generated, 1 / 16 / 64 sequences (LLCUDA_PARALLEL overrides the list).
-        mkdir -p /tmp/bench-models
-        model=/tmp/bench-models/llama3-8b-Q4_K_M.gguf
-        [ -f "$model" ] || ./build-gpu/tools/llcuda/llcuda make-bench-model --shape llama3-8b --type Q4_K_M -o "$model" \
-            >> "$out/parallel.log" 2>&1
+        model=$(bench_model llama3-8b Q4_K_M "$out/parallel.log")
         ./build-gpu/tools/llcuda/llcuda bench -m "$model" --parallel "${LLCUDA_PARALLEL:-1,16,64}" -p 512 -n 128 -r 1 \
             >> "$out/parallel.log" 2>&1
         note parallel "rc $? (parallel.log)"
@@ -139,10 +137,7 @@ for step in "${steps[@]}"; do
     serve)
         # The serving table: `llcuda serve` on the 8B Q4_K_M bench model, bench/serve_bench.py at
         # 1, 16, 64 and 256 concurrent streaming clients (512-token prompts, 128 generated).
-        mkdir -p /tmp/bench-models
-        model=/tmp/bench-models/llama3-8b-Q4_K_M.gguf
-        [ -f "$model" ] || ./build-gpu/tools/llcuda/llcuda make-bench-model --shape llama3-8b --type Q4_K_M -o "$model" \
-            >> "$out/serve.log" 2>&1
+        model=$(bench_model llama3-8b Q4_K_M "$out/serve.log")
         port=${LLCUDA_SERVE_PORT:-8090}
         ./build-gpu/tools/llcuda/llcuda serve -m "$model" --backend cuda --max-seqs 256 -c 1024 --max-queue 2048 \
             --port "$port" >> "$out/serve.log" 2>&1 &
