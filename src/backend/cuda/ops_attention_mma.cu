@@ -28,7 +28,13 @@
 // into NS raw stages (half the bytes of f16, so NS is deeper for the same shared memory: prefill
 // 3, 2 at head_dim 256; decode 6, 4 at 256), and each tile, once landed, is converted (quant *
 // scale, rounded to f16 once, a byte permute and two half2 operations per pair) into a single f16
-// stage that the products below read exactly as they read an f16 tile. Shared rows
+// stage that the products below read exactly as they read an f16 tile (prefill). The decode
+// config instead converts in registers: ldmatrix reads the int8 rows (each 16-bit element two
+// quants, rows padded to D + 16 bytes), and the same arithmetic turns each word into B fragments
+// of the products (qk_q8_registers, pv_q8_registers), so no f16 stage, no conversion pass and
+// no barrier between them: with the f16 stage's shared memory gone, 5 blocks fit per SM instead
+// of 3 at head_dim 128 (10 warps), and decode at 16k-32k reads its q8_0 cache 1.24-1.30x
+// faster (H200, bench_cuda_ops; as fast as f16 end to end). Shared rows
 // are padded by 16 bytes (stride head_dim + 8 halves), so ldmatrix's eight 16-byte rows fall in
 // distinct banks. S = Q K^T from ldmatrix'd K (B operand, no transpose), P V from ldmatrix.trans'd
 // V; P reuses S's accumulator registers as the A operand (f16). Q is converted to f16 (times
@@ -120,6 +126,8 @@ constexpr float kLog2e = 1.4426950408889634f;
 // single f16 stage the products read; NS is as deep as the same shared memory allows.
 template <int D, bool kDecode, bool kQ8>
 struct MmaCfg {
+    // q8_0 decode converts K and V in registers, straight from the raw stages (no f16 stage).
+    static constexpr bool kRegQ8 = kDecode && kQ8;
     static constexpr int WR = kDecode ? 1 : 4;  // warps along the query rows (16 rows each)
     static constexpr int WK = kDecode ? 2 : 1;  // warps along the keys of one K/V tile
     static constexpr int kWarps = WR * WK, kThreads = kWarps * 32;
@@ -132,17 +140,23 @@ struct MmaCfg {
     // The threads that load (and convert) one tile's rows together, and how many rows they take.
     static constexpr int kLoadThreads = kWarpPrivate ? 32 : kThreads;
     static constexpr int kLoadRows = kWarpPrivate ? KW : BN;
-    static constexpr int NS = kDecode ? (kQ8 ? (D == 256 ? 4 : 6) : (D == 256 ? 3 : 4))
+    static constexpr int NS = kDecode ? (kQ8 ? (kRegQ8 ? (D == 256 ? 3 : D == 128 ? 4 : 6) : (D == 256 ? 4 : 6))
+                                            : (D == 256 ? 3 : 4))
                                       : (kQ8 && D != 256 ? 3 : 2);
     // Residency the register allocation must allow; shared memory gives the same (sm_90, 228 KB
-    // per SM): decode 5 / 3 / 2 blocks at head_dim 64 / 128 / 256, prefill 2.
-    static constexpr int kMinBlocks = kDecode ? (D == 64 ? 5 : D == 128 ? 3 : 2) : 2;
+    // per SM): decode 5 / 3 / 2 blocks at head_dim 64 / 128 / 256 (q8_0 converted in registers,
+    // no f16 stage: 6 / 5 / 3), prefill 2.
+    static constexpr int kMinBlocks =
+        kDecode ? (kRegQ8 ? (D == 64 ? 6 : D == 128 ? 5 : 3) : (D == 64 ? 5 : D == 128 ? 3 : 2)) : 2;
+    // Raw q8_0 quant rows: D bytes, or D + 16 when ldmatrix reads them (eight 16-byte rows in
+    // distinct banks).
+    static constexpr int RS = kRegQ8 ? D + 16 : D;
     static constexpr uint32_t kQBytes = BM * LD * 2;     // s_q (BM, LD) half
     static constexpr uint32_t kTileBytes = BN * LD * 2;  // one K or V f16 stage (BN, LD) half
-    static constexpr int kF16Stages = kQ8 ? 1 : NS;
+    static constexpr int kF16Stages = kQ8 ? (kRegQ8 ? 0 : 1) : NS;
     static constexpr uint32_t kScaleRow = D / 32 * 2;    // q8_0 scale bytes of one row (head)
-    // One raw q8_0 stage: K quants (BN, D) int8, V quants (BN, D), K scales (BN, D/32) f16, V scales.
-    static constexpr uint32_t kRawStageBytes = kQ8 ? 2 * BN * (D + kScaleRow) : 0;
+    // One raw q8_0 stage: K quants (BN, RS) int8, V quants (BN, RS), K scales (BN, D/32) f16, V scales.
+    static constexpr uint32_t kRawStageBytes = kQ8 ? 2 * BN * (RS + kScaleRow) : 0;
     static constexpr uint32_t kSmemBytes = kQBytes + kF16Stages * 2 * kTileBytes + NS * kRawStageBytes;
     // Decode merge: per warp and lane D/2 accumulator floats and (mA, mB, lA, lB), over the stages.
     static constexpr uint32_t kMergeBytes = WK > 1 ? uint32_t(WK * WR * 32 * (D / 2 + 4) * 4) : 0;
@@ -203,6 +217,19 @@ __device__ __forceinline__ uint4 dequant_q8x8(uint2 quants, __half scale) {
     return make_uint4(r[0], r[1], r[2], r[3]);
 }
 
+// Two q8_0 quants of a word (offset to q + 128: the word XOR 0x80808080) times their scales, as
+// one f16x2 register: `sel` is the byte permute that puts the two bytes under the exponent byte
+// 0x64 (selectors 4-7), e.g. 0x5140 bytes 0 and 1, 0x5240 bytes 0 and 2. The same arithmetic as
+// dequant_q8x8 (exact q, one rounding of q * scale), so both q8_0 paths see the same values.
+__device__ __forceinline__ uint32_t q8_pair_to_half2(uint32_t offset_quants, uint32_t sel, __half2 scales) {
+    const uint32_t w = __byte_perm(offset_quants, 0x64646464u, sel);
+    __half2 h;
+    memcpy(&h, &w, 4);
+    h = __hmul2(__hsub2(h, __float2half2_rn(1152.0f)), scales);
+    uint32_t r;
+    memcpy(&r, &h, 4);
+    return r;
+}
 
 // Two floats as one f16x2 register, `lo` in the low half (the lower column of a fragment).
 __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
@@ -219,6 +246,7 @@ template <int D, bool kDecode, bool kQ8>
 __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, kDecode, kQ8>::kMinBlocks)
     attention_mma_kernel(const MmaArgs a) {
     using C = MmaCfg<D, kDecode, kQ8>;
+    constexpr bool kRegQ8 = C::kRegQ8;
     constexpr int BN = C::BN, KW = C::KW, LD = C::LD, BM = C::BM, NS = C::NS;
     constexpr int GT = C::kLoadThreads, GR = C::kLoadRows;
     extern __shared__ __align__(16) uint8_t smem[];
@@ -338,8 +366,8 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
                             kp += off;
                             vp += off;
                         }
-                        cp_async16(raw + r * D + c * 16, kp, ok);
-                        cp_async16(raw + BN * D + r * D + c * 16, vp, ok);
+                        cp_async16(raw + r * C::RS + c * 16, kp, ok);
+                        cp_async16(raw + (BN + r) * C::RS + c * 16, vp, ok);
                     }
                     if (gt < uint32_t(2 * GR)) {
                         const uint32_t is_v = gt / GR, r = row0 + gt % GR;
@@ -347,26 +375,26 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
                         const bool ok = j < jend;
                         const uint8_t* p = is_v ? a.v_pool : a.k_pool;
                         if (ok) p += slot_of(j) * a.slot_bytes + a.scales_at + kvh * C::kScaleRow;
-                        cp_async_small<C::kScaleRow>(raw + 2 * BN * D + (is_v * BN + r) * C::kScaleRow, p, ok);
+                        cp_async_small<C::kScaleRow>(raw + 2 * BN * C::RS + (is_v * BN + r) * C::kScaleRow, p, ok);
                     }
                 }
             };
             // q8_0: raw stage `stage`, rows [row0, row0 + GR), -> the f16 stage 0 (8 elements per step).
             auto convert_tile = [&](int stage) {
-                if constexpr (kQ8) {
+                if constexpr (kQ8 && !kRegQ8) {
                     constexpr int CPR = D / 8;
                     const uint8_t* raw = s_raw + stage * C::kRawStageBytes;
 #pragma unroll
                     for (int kv = 0; kv < 2; ++kv) {
-                        const uint8_t* quants = raw + kv * BN * D;
+                        const uint8_t* quants = raw + kv * BN * C::RS;
                         const __half* scales =
-                            reinterpret_cast<const __half*>(raw + 2 * BN * D + kv * BN * C::kScaleRow);
+                            reinterpret_cast<const __half*>(raw + 2 * BN * C::RS + kv * BN * C::kScaleRow);
                         __half* dst = kv ? s_v : s_k;
 #pragma unroll 4
                         for (int i = 0; i < GR * CPR / GT; ++i) {
                             const uint32_t idx = gt + uint32_t(i * GT);
                             const uint32_t r = row0 + idx / CPR, c = idx % CPR;
-                            const uint2 qv = *reinterpret_cast<const uint2*>(quants + r * D + c * 8);
+                            const uint2 qv = *reinterpret_cast<const uint2*>(quants + r * C::RS + c * 8);
                             const __half sc = scales[r * (D / 32) + c / 4];
                             *reinterpret_cast<uint4*>(dst + r * LD + c * 8) = dequant_q8x8(qv, sc);
                         }
@@ -408,41 +436,125 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
             // Q fragments of this warp's 16 rows, k-step kk (16 dims): ldmatrix x4 (rows 0-7 / 8-15
             // x dims 0-7 / 8-15 -> a[0..3]).
             const __half* q_lane = s_q + (wr * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8;
+            // q8_0 in registers: K's B fragments come from ldmatrix of int8 rows (each 16-bit element
+            // is two dims), so lane (g, t) holds dims 4t .. 4t+3 of a 16-dim span; the products take
+            // them as k-slots 2t, 2t+1 (dims 4t, 4t+1) and 2t+8, 2t+9 (dims 4t+2, 4t+3). A dot
+            // product does not depend on the order of its terms, so q's fragments follow the same
+            // order: one 8-byte read of dims 4t .. 4t+3 per row gives a[0] / a[2] (row g) and a[1]
+            // / a[3] (row g + 8).
+            auto q_frag_q8 = [&](int kk, uint32_t (&f)[4]) {
+                const __half* base = s_q + (wr * 16 + g) * LD + kk * 16 + 4 * t4;
+                const uint2 x = *reinterpret_cast<const uint2*>(base);
+                const uint2 y = *reinterpret_cast<const uint2*>(base + 8 * LD);
+                f[0] = x.x;
+                f[1] = y.x;
+                f[2] = x.y;
+                f[3] = y.y;
+            };
             uint32_t qf[C::kQInRegs ? D / 16 : 1][4];
             if constexpr (C::kQInRegs) {
 #pragma unroll
-                for (int kk = 0; kk < D / 16; ++kk) ldsm_x4(qf[kk], q_lane + kk * 16);
+                for (int kk = 0; kk < D / 16; ++kk) {
+                    if constexpr (kRegQ8) {
+                        q_frag_q8(kk, qf[kk]);
+                    } else {
+                        ldsm_x4(qf[kk], q_lane + kk * 16);
+                    }
+                }
             }
 
-            float o[D / 8][4];  // 16 x D accumulator: o[n-tile][c-fragment]
+            // q8_0 decode, S (16 x 16 keys) = Q K^T straight from the raw stage: per 32-dim block b
+            // (one scale per key), ldmatrix x4 of keys (0-7 | 8-15) x spans (2b | 2b+1) of int8 gives
+            // four words of four quants; each word becomes the (b0, b1) pair of one k16 step (dims
+            // 4t, 4t+1 | 4t+2, 4t+3, see q_frag_q8). Even and odd spans accumulate apart (two
+            // chains of D/32 dependent products instead of one of D/16).
+            auto qk_q8_registers = [&](int stage, float (&sc)[KW / 8][4]) {
+                if constexpr (kRegQ8) {
+                    static_assert(KW == 16, "one 16-key n-tile pair per warp and tile");
+                    const uint8_t* raw = s_raw + stage * C::kRawStageBytes;
+                    const uint8_t* k_lane =
+                        raw + (wk * KW + (lane & 7) + ((lane >> 3) & 1) * 8) * C::RS + (lane >> 4) * 16;
+                    const __half* k_scales =
+                        reinterpret_cast<const __half*>(raw + 2 * BN * C::RS) + (wk * KW + g) * (D / 32);
+                    float odd[2][4] = {};
 #pragma unroll
-            for (int dt = 0; dt < D / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
-            float m_a = -INFINITY, m_b = -INFINITY, l_a = 0.0f, l_b = 0.0f;  // l: this thread's columns only
-
-            for (uint32_t it = 0; it < n_kv_tiles; ++it) {
-                // Tile it + NS - 1 goes into the stage tile it - 1 used (its readers passed the
-                // trailing sync of the last iteration), then tile `it` is waited for.
-                const uint32_t next = it + uint32_t(NS - 1);
-                if (next < n_kv_tiles) load_tile(int(next % NS), jbeg + next * BN);
-                cp_async_commit();
-                cp_async_wait<NS - 1>();  // tile `it` has landed (this thread's parts)
-                stage_sync();             // ... and those of the threads sharing the stage
-                int stage = int(it % NS);
-                if constexpr (kQ8) {
-                    convert_tile(stage);  // the f16 stage's last readers passed the trailing sync
-                    stage_sync();
-                    stage = 0;
+                    for (int b = 0; b < D / 32; ++b) {
+                        uint32_t w[4];
+                        ldsm_x4(w, k_lane + b * 32);
+                        uint32_t qa[4], qb[4];
+                        if constexpr (C::kQInRegs) {
+#pragma unroll
+                            for (int i = 0; i < 4; ++i) {
+                                qa[i] = qf[2 * b][i];
+                                qb[i] = qf[2 * b + 1][i];
+                            }
+                        } else {
+                            q_frag_q8(2 * b, qa);
+                            q_frag_q8(2 * b + 1, qb);
+                        }
+#pragma unroll
+                        for (int kh = 0; kh < 2; ++kh) {  // keys 8 kh + g
+                            const __half2 scale = __half2half2(k_scales[kh * 8 * (D / 32) + b]);
+                            const uint32_t lo = w[kh] ^ 0x80808080u, hi = w[2 + kh] ^ 0x80808080u;
+                            mma_f16_16816(sc[kh], qa, q8_pair_to_half2(lo, 0x5140u, scale),
+                                          q8_pair_to_half2(lo, 0x5342u, scale));
+                            mma_f16_16816(odd[kh], qb, q8_pair_to_half2(hi, 0x5140u, scale),
+                                          q8_pair_to_half2(hi, 0x5342u, scale));
+                        }
+                    }
+#pragma unroll
+                    for (int kh = 0; kh < 2; ++kh) {
+#pragma unroll
+                        for (int e = 0; e < 4; ++e) sc[kh][e] += odd[kh][e];
+                    }
+                } else {
+                    (void)stage;
+                    (void)sc;
                 }
-
-                const __half* sk = s_k + stage * BN * LD;
-                const __half* sv = s_v + stage * BN * LD;
-                const uint32_t kbase = jbeg + it * BN + wk * KW;  // position of this warp's first key
-
-                // S (16 x KW) = Q K^T. K rows are the B operand's columns: ldmatrix x4 of keys
-                // (0-7 | 8-15) x dims (0-7 | 8-15) gives b0, b1 of two n-tiles.
-                float s[KW / 8][4];
+            };
+            // q8_0 decode, O += P V straight from the raw stage: per 32-dim block b, ldmatrix.trans x4
+            // of positions (0-7 | 8-15) x spans (2b | 2b+1) gives lane (g, t) the bytes of dims 2g,
+            // 2g+1 at positions 2t, 2t+1 (and + 8): bytes 0 and 2 are the B fragment of an n-tile of
+            // the span's even dims, bytes 1 and 3 of its odd dims. o[2 sp + parity] is the n-tile of
+            // span sp's even (0) or odd (1) dims, so this lane's columns 2t, 2t+1 of it are dims
+            // 16 sp + 4t + parity + {0, 2} (write_row_q8 below). V scales are per position: two
+            // pairs, for rows (positions) 2t, 2t+1 and 2t+8, 2t+9.
+            auto pv_q8_registers = [&](int stage, const float (&p)[KW / 8][4], float (&acc)[D / 8][4]) {
+                if constexpr (kRegQ8) {
+                    const uint8_t* raw = s_raw + stage * C::kRawStageBytes;
+                    const uint8_t* v_lane =
+                        raw + (BN + wk * KW + (lane & 7) + ((lane >> 3) & 1) * 8) * C::RS + (lane >> 4) * 16;
+                    const __half* v_scales = reinterpret_cast<const __half*>(raw + 2 * BN * C::RS) +
+                                             (BN + wk * KW + 2 * t4) * (D / 32);
+                    const uint32_t pa[4] = {pack_half2(p[0][0], p[0][1]), pack_half2(p[0][2], p[0][3]),
+                                            pack_half2(p[1][0], p[1][1]), pack_half2(p[1][2], p[1][3])};
 #pragma unroll
-                for (int nt = 0; nt < KW / 8; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+                    for (int b = 0; b < D / 32; ++b) {
+                        uint32_t w[4];
+                        ldsm_x4_trans(w, v_lane + b * 32);
+                        const __half2 s01 = __halves2half2(v_scales[b], v_scales[(D / 32) + b]);
+                        const __half2 s89 = __halves2half2(v_scales[8 * (D / 32) + b], v_scales[9 * (D / 32) + b]);
+#pragma unroll
+                        for (int h = 0; h < 2; ++h) {  // span 2b + h
+                            const uint32_t lo = w[2 * h] ^ 0x80808080u, hi = w[2 * h + 1] ^ 0x80808080u;
+                            const int sp = 2 * b + h;
+                            mma_f16_16816(acc[2 * sp], pa, q8_pair_to_half2(lo, 0x5240u, s01),
+                                          q8_pair_to_half2(hi, 0x5240u, s89));
+                            mma_f16_16816(acc[2 * sp + 1], pa, q8_pair_to_half2(lo, 0x5341u, s01),
+                                          q8_pair_to_half2(hi, 0x5341u, s89));
+                        }
+                    }
+                } else {
+                    (void)stage;
+                    (void)p;
+                    (void)acc;
+                }
+            };
+
+            // S from an f16 stage (f16 caches, q8_0 after convert_tile). K rows are the B operand's
+            // columns: ldmatrix x4 of keys (0-7 | 8-15) x dims (0-7 | 8-15) gives b0, b1 of two n-tiles.
+            auto qk_f16_stage = [&](int stage, float (&s)[KW / 8][4]) {
+                const __half* sk = s_k + stage * BN * LD;
                 const __half* k_lane = sk + (wk * KW + (lane & 7) + (lane >> 4) * 8) * LD + ((lane >> 3) & 1) * 8;
 #pragma unroll
                 for (int kk = 0; kk < D / 16; ++kk) {
@@ -463,6 +575,61 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
                         mma_f16_16816(s[2 * n2 + 1], af, b[2], b[3]);
                     }
                 }
+            };
+            // O += P V from an f16 stage. P's A fragment for keys 16 k2 .. +15 is S's two n-tiles
+            // 2 k2, 2 k2 + 1; V rows (keys) are the B operand's k: ldmatrix.trans x4 of keys (0-7 |
+            // 8-15) x dims (0-7 | 8-15) gives b0, b1 of two n-tiles.
+            auto pv_f16_stage = [&](int stage, const float (&s)[KW / 8][4], float (&o)[D / 8][4]) {
+                const __half* sv = s_v + stage * BN * LD;
+                const __half* v_lane = sv + (wk * KW + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8;
+#pragma unroll
+                for (int k2 = 0; k2 < KW / 16; ++k2) {
+                    const uint32_t pa[4] = {pack_half2(s[2 * k2][0], s[2 * k2][1]),
+                                            pack_half2(s[2 * k2][2], s[2 * k2][3]),
+                                            pack_half2(s[2 * k2 + 1][0], s[2 * k2 + 1][1]),
+                                            pack_half2(s[2 * k2 + 1][2], s[2 * k2 + 1][3])};
+#pragma unroll
+                    for (int nd = 0; nd < D / 16; ++nd) {
+                        uint32_t b[4];
+                        ldsm_x4_trans(b, v_lane + k2 * 16 * LD + nd * 16);
+                        mma_f16_16816(o[2 * nd], pa, b[0], b[1]);
+                        mma_f16_16816(o[2 * nd + 1], pa, b[2], b[3]);
+                    }
+                }
+            };
+
+            float o[D / 8][4];  // 16 x D accumulator: o[n-tile][c-fragment]
+#pragma unroll
+            for (int dt = 0; dt < D / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+            float m_a = -INFINITY, m_b = -INFINITY, l_a = 0.0f, l_b = 0.0f;  // l: this thread's columns only
+
+            for (uint32_t it = 0; it < n_kv_tiles; ++it) {
+                // Tile it + NS - 1 goes into the stage tile it - 1 used (its readers passed the
+                // trailing sync of the last iteration), then tile `it` is waited for.
+                const uint32_t next = it + uint32_t(NS - 1);
+                if (next < n_kv_tiles) load_tile(int(next % NS), jbeg + next * BN);
+                cp_async_commit();
+                cp_async_wait<NS - 1>();  // tile `it` has landed (this thread's parts)
+                stage_sync();             // ... and those of the threads sharing the stage
+                int stage = int(it % NS);
+                if constexpr (kQ8 && !kRegQ8) {
+                    convert_tile(stage);  // the f16 stage's last readers passed the trailing sync
+                    stage_sync();
+                    stage = 0;
+                }
+
+                const uint32_t kbase = jbeg + it * BN + wk * KW;  // position of this warp's first key
+
+                // S (16 x KW) = Q K^T.
+                float s[KW / 8][4];
+#pragma unroll
+                for (int nt = 0; nt < KW / 8; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+                if constexpr (kRegQ8) {
+                    qk_q8_registers(stage, s);
+                } else {
+                    qk_f16_stage(stage, s);
+                }
+
 
                 // Mask, then the online softmax update (base 2). Column of s[nt][e]: 8 nt + 2 t + e % 2.
                 float mx_a = -INFINITY, mx_b = -INFINITY;
@@ -512,23 +679,11 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
                     o[dt][3] *= alpha_b;
                 }
 
-                // O += P V. P's A fragment for keys 16 k2 .. +15 is S's two n-tiles 2 k2, 2 k2 + 1;
-                // V rows (keys) are the B operand's k: ldmatrix.trans x4 of keys (0-7 | 8-15) x
-                // dims (0-7 | 8-15) gives b0, b1 of two n-tiles.
-                const __half* v_lane = sv + (wk * KW + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8;
-#pragma unroll
-                for (int k2 = 0; k2 < KW / 16; ++k2) {
-                    const uint32_t pa[4] = {pack_half2(s[2 * k2][0], s[2 * k2][1]),
-                                            pack_half2(s[2 * k2][2], s[2 * k2][3]),
-                                            pack_half2(s[2 * k2 + 1][0], s[2 * k2 + 1][1]),
-                                            pack_half2(s[2 * k2 + 1][2], s[2 * k2 + 1][3])};
-#pragma unroll
-                    for (int nd = 0; nd < D / 16; ++nd) {
-                        uint32_t b[4];
-                        ldsm_x4_trans(b, v_lane + k2 * 16 * LD + nd * 16);
-                        mma_f16_16816(o[2 * nd], pa, b[0], b[1]);
-                        mma_f16_16816(o[2 * nd + 1], pa, b[2], b[3]);
-                    }
+                // O += P V.
+                if constexpr (kRegQ8) {
+                    pv_q8_registers(stage, s, o);
+                } else {
+                    pv_f16_stage(stage, s, o);
                 }
                 stage_sync();  // every reader is done with this stage before it is refilled (or reconverted)
             }
@@ -593,25 +748,28 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
                     const uint32_t tok = t_begin + r0 + r / group, head = kvh * group + r % group;
                     const uint64_t row = uint64_t(tok) * a.n_head + head;
                     const float l = hb ? l_b : l_a, m = hb ? m_b : m_a;
-                    if (a.n_splits == 1) {
-                        const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-                        float* dst = a.out + row * D + 2 * t4;
+                    const bool whole = a.n_splits == 1;
+                    const float mul = !whole ? 1.0f : l > 0.0f ? 1.0f / l : 0.0f;
+                    const uint64_t part = row * a.n_splits + split;
+                    float* dst = whole ? a.out + row * D : a.part_acc + part * D;
+                    if constexpr (kRegQ8) {
+                        // n-tiles 2 sp (even dims) and 2 sp + 1 (odd): dims 16 sp + 4t .. 4t + 3.
 #pragma unroll
-                        for (int dt = 0; dt < D / 8; ++dt) {
-                            *reinterpret_cast<float2*>(dst + dt * 8) =
-                                make_float2(o[dt][2 * hb] * inv, o[dt][2 * hb + 1] * inv);
+                        for (int sp = 0; sp < D / 16; ++sp) {
+                            *reinterpret_cast<float4*>(dst + sp * 16 + 4 * t4) =
+                                make_float4(o[2 * sp][2 * hb] * mul, o[2 * sp + 1][2 * hb] * mul,
+                                            o[2 * sp][2 * hb + 1] * mul, o[2 * sp + 1][2 * hb + 1] * mul);
                         }
                     } else {
-                        const uint64_t part = row * a.n_splits + split;
-                        float* dst = a.part_acc + part * D + 2 * t4;
 #pragma unroll
                         for (int dt = 0; dt < D / 8; ++dt) {
-                            *reinterpret_cast<float2*>(dst + dt * 8) = make_float2(o[dt][2 * hb], o[dt][2 * hb + 1]);
+                            *reinterpret_cast<float2*>(dst + dt * 8 + 2 * t4) =
+                                make_float2(o[dt][2 * hb] * mul, o[dt][2 * hb + 1] * mul);
                         }
-                        if (t4 == 0) {
-                            a.part_ml[2 * part] = m;
-                            a.part_ml[2 * part + 1] = l;
-                        }
+                    }
+                    if (!whole && t4 == 0) {
+                        a.part_ml[2 * part] = m;
+                        a.part_ml[2 * part + 1] = l;
                     }
                 }
             }
