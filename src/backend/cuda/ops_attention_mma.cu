@@ -66,8 +66,10 @@
 // slowest. Now: 2 warps per block, each with a private 4-stage ring of 16-key tiles (8.5 KB per
 // stage and warp at head_dim 128): the same 74 KB per block and 3 blocks/SM, but 3 of 4 stages
 // in flight per warp instead of 1-2 of 2 per block, ~150 KB per SM instead of ~100 KB, and no
-// block barrier in the loop. Expected: decode at 16k-32k closer to the copy bandwidth (target
-// 80-85 % instead of 68 %), q8_0 at ~half the f16 time at the same depth. The split planner is
+// block barrier in the loop. Measured since (H200, bench_cuda_ops, Llama-3-8B shape): f16 29 us
+// at 16k and ~44 us at 32k (the difference streams at ~3.9 TB/s; ~10 us of fixed cost per call);
+// q8_0 was slower than f16 (32.7 us at 16k) until its decode tiles were converted in registers
+// (26.4 us; see "q8_0 caches" above). The split planner is
 // unchanged (a wave of blocks, splits of whole 32-position tiles, >= 2 tiles each): Llama-3-8B at
 // 16k on 132 SMs: 8 KV heads x 47 splits of 352 positions (376 blocks <= 396 slots); at 4k: 43
 // splits of 96 (latency-bound: 3 tiles per block); at 32k: 49 splits of 672. The merge reads
