@@ -26,10 +26,10 @@
 // the pipeline has no block barrier (__syncwarp orders cp.async data between its lanes).
 // q8_0 caches: the int8 quants (16-byte copies) and the row's f16 scales (one D/16-byte copy) go
 // into NS raw stages (half the bytes of f16, so NS is deeper for the same shared memory: prefill
-// 3, 2 at head_dim 256; decode 6, 4 at 256), and each tile, once landed, is converted (quant *
-// scale, rounded to f16 once, a byte permute and two half2 operations per pair) into a single f16
-// stage that the products below read exactly as they read an f16 tile (prefill). The decode
-// config instead converts in registers: ldmatrix reads the int8 rows (each 16-bit element two
+// 3, 2 at head_dim 256; decode 6 / 4 / 3 at head_dim 64 / 128 / 256). Each prefill tile, once
+// landed, is converted (quant * scale, rounded to f16 once, a byte permute and two half2
+// operations per pair) into a single f16 stage that the products below read exactly as they
+// read an f16 tile. The decode config instead converts in registers: ldmatrix reads the int8 rows (each 16-bit element two
 // quants, rows padded to D + 16 bytes), and the same arithmetic turns each word into B fragments
 // of the products (qk_q8_registers, pv_q8_registers), so no f16 stage, no conversion pass and
 // no barrier between them: with the f16 stage's shared memory gone, 5 blocks fit per SM instead
