@@ -25,16 +25,16 @@
 // copies, converts and reads only its own 16 rows of every tile, so its stages are private and
 // the pipeline has no block barrier (__syncwarp orders cp.async data between its lanes).
 // q8_0 caches: the int8 quants (16-byte copies) and the row's f16 scales (one D/16-byte copy) go
-// into NS raw stages (half the bytes of f16, so NS is deeper for the same shared memory: prefill
-// 3, 2 at head_dim 256; decode 6 / 4 / 3 at head_dim 64 / 128 / 256). Each prefill tile, once
-// landed, is converted (quant * scale, rounded to f16 once, a byte permute and two half2
-// operations per pair) into a single f16 stage that the products below read exactly as they
-// read an f16 tile. The decode config instead converts in registers: ldmatrix reads the int8 rows (each 16-bit element two
-// quants, rows padded to D + 16 bytes), and the same arithmetic turns each word into B fragments
-// of the products (qk_q8_registers, pv_q8_registers), so no f16 stage, no conversion pass and
-// no barrier between them: with the f16 stage's shared memory gone, 5 blocks fit per SM instead
-// of 3 at head_dim 128 (10 warps), and decode at 16k-32k reads its q8_0 cache 1.24-1.30x
-// faster (H200, bench_cuda_ops; as fast as f16 end to end). Shared rows
+// into NS raw stages (half the bytes of f16, so NS is deeper for the same shared memory: prefill 3,
+// 2 at head_dim 256; decode 6 / 4 / 3 at head_dim 64 / 128 / 256). Each prefill tile, once landed,
+// is converted (quant * scale, rounded to f16 once, a byte permute and two half2 operations per
+// pair) into a single f16 stage that the products below read exactly as they read an f16 tile. The
+// decode config instead converts in registers: ldmatrix reads the int8 rows (each 16-bit element
+// two quants, rows padded to D + 16 bytes), and the same arithmetic turns each word into B
+// fragments of the products (qk_q8_registers, pv_q8_registers), so no f16 stage, no conversion pass
+// and no barrier between them: with the f16 stage's shared memory gone, 5 blocks fit per SM instead
+// of 3 at head_dim 128 (10 warps), and decode at 16k-32k reads its q8_0 cache 1.24-1.30x faster
+// (H200, bench_cuda_ops; as fast as f16 end to end). Shared rows
 // are padded by 16 bytes (stride head_dim + 8 halves), so ldmatrix's eight 16-byte rows fall in
 // distinct banks. S = Q K^T from ldmatrix'd K (B operand, no transpose), P V from ldmatrix.trans'd
 // V; P reuses S's accumulator registers as the A operand (f16). Q is converted to f16 (times
