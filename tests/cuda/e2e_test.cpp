@@ -5,6 +5,8 @@
 //  - every GPU weight type (SmolLM2 requantized with `pure` presets): top-1 agreement >= 99 %, mean
 //    KL-divergence and perplexity within 0.5 % over an Austen slice (LLCUDA_KL_TOKENS, default 2048);
 //  - a q8_0 KV cache: the same checks with a looser KL;
+//  - decode at depth (every step past the tensor-core decode threshold), f16 and q8_0 caches:
+//    greedy tokens and their log-probabilities against the CPU engine, a difference only at a tie;
 //  - constrained decoding: candidates chosen among a grammar's allowed tokens on the GPU give the
 //    tokens that whole rows masked on the host give;
 //  - batching: 8 prompts in one batch give the tokens each gives alone;
@@ -179,6 +181,53 @@ TEST(CudaEndToEnd, Q8KvCacheStaysClose) {
                 c.ppl_gpu);
     EXPECT_GE(c.top1, 0.98);
     EXPECT_LT(std::abs(c.ppl_gpu / c.ppl_cpu - 1), 0.01);
+}
+
+// Greedy decoding after a 1,100-token prompt, so that every step's context is past the length from
+// which pure decode runs on tensor cores (split-KV, PDL and graphs included), with an f16 and a
+// q8_0 cache, against the CPU engine (float cache): the tokens agree up to the first difference,
+// the chosen tokens' log-probabilities agree within `max_dlogprob` until then, and a difference,
+// if any, is a near-tie of the CPU's: the GPU's token is among its five most likely, within `tie`
+// nats of its choice. (Prefill distributions are compared above; this is the decode kernel's turn.)
+TEST(CudaEndToEnd, DecodeAtDepthMatchesCpu) {
+    LLCUDA_REQUIRE_FILE(test::smollm2_path());
+    constexpr uint32_t kPrompt = 1100, kGen = 48, kCtx = 2048;
+    struct Bound {
+        KvCacheType kv;
+        const char* name;
+        double max_dlogprob, tie;
+    };
+    auto cpu = load(test::smollm2_path(), Backend::Cpu, kCtx);
+    const std::vector<int32_t> prompt = austen_tokens(cpu, kPrompt);
+    SamplingParams p = greedy(kGen);
+    p.logprobs = 5;
+    const InferenceResult ref = cpu.generate(prompt, p, {});
+    ASSERT_EQ(ref.tokens.size(), kGen);
+    ASSERT_EQ(ref.logprobs.size(), kGen);
+    for (const Bound& b : {Bound{KvCacheType::F16, "f16", 0.05, 0.1}, Bound{KvCacheType::Q8_0, "q8_0", 0.3, 0.6}}) {
+        auto gpu = load(test::smollm2_path(), Backend::Cuda, kCtx, b.kv);
+        const InferenceResult got = gpu.generate(prompt, p, {});
+        ASSERT_EQ(got.tokens.size(), kGen) << b.name;
+        ASSERT_EQ(got.logprobs.size(), kGen) << b.name;
+        uint32_t same = 0;
+        double max_d = 0;
+        while (same < kGen && got.tokens[same] == ref.tokens[same]) {
+            max_d = std::max(max_d, std::abs(double(got.logprobs[same].logprob) - double(ref.logprobs[same].logprob)));
+            ++same;
+        }
+        std::printf("decode at depth %u, %s KV: greedy identical for %u/%u tokens, max |d logprob| %.4f (GPU %.1f tok/s)\n",
+                    kPrompt, b.name, same, kGen, max_d, got.tokens_per_sec);
+        EXPECT_LT(max_d, b.max_dlogprob) << b.name;
+        if (same < kGen) {
+            const TokenLogprob& r = ref.logprobs[same];
+            const auto it = std::find_if(r.top.begin(), r.top.end(),
+                                         [&](const std::pair<int32_t, float>& c) { return c.first == got.tokens[same]; });
+            ASSERT_NE(it, r.top.end()) << b.name << ": at step " << same << " the GPU chose " << got.tokens[same]
+                                       << ", not among the CPU's five most likely";
+            EXPECT_LT(double(r.logprob) - double(it->second), b.tie)
+                << b.name << ": at step " << same << " the tokens part without a near-tie";
+        }
+    }
 }
 
 TEST(CudaEndToEnd, GemmaDistributionsMatchCpu) {
