@@ -31,10 +31,10 @@
 // pair) into a single f16 stage that the products below read exactly as they read an f16 tile. The
 // decode config instead converts in registers: ldmatrix reads the int8 rows (each 16-bit element
 // two quants, rows padded to D + 16 bytes), and the same arithmetic turns each word into B
-// fragments of the products (qk_q8_registers, pv_q8_registers), so no f16 stage, no conversion pass
-// and no barrier between them: with the f16 stage's shared memory gone, 5 blocks fit per SM instead
-// of 3 at head_dim 128 (10 warps), and decode at 16k-32k reads its q8_0 cache 1.24-1.30x faster
-// (H200, bench_cuda_ops; as fast as f16 end to end). Shared rows
+// fragments of the products (qk_q8_raw, pv_q8_raw in attention_mma_tile.cuh), so no f16 stage, no
+// conversion pass and no barrier between them: with the f16 stage's shared memory gone, 5 blocks
+// fit per SM instead of 3 at head_dim 128 (10 warps), and decode at 16k-32k reads its q8_0 cache
+// 1.24-1.30x faster (H200, bench_cuda_ops; as fast as f16 end to end). Shared rows
 // are padded by 16 bytes (stride head_dim + 8 halves), so ldmatrix's eight 16-byte rows fall in
 // distinct banks. S = Q K^T from ldmatrix'd K (B operand, no transpose), P V from ldmatrix.trans'd
 // V; P reuses S's accumulator registers as the A operand (f16). Q is converted to f16 (times
@@ -96,6 +96,7 @@
 #include <cstring>
 
 #include "backend/cuda/async_copy.cuh"
+#include "backend/cuda/attention_mma_tile.cuh"
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/matvec_stream.cuh"
 #include "backend/cuda/mma_f16.cuh"
@@ -130,6 +131,7 @@ template <int D, bool kDecode, bool kQ8>
 struct MmaCfg {
     // q8_0 decode converts K and V in registers, straight from the raw stages (no f16 stage).
     static constexpr bool kRegQ8 = kDecode && kQ8;
+    static constexpr int kD = D;
     static constexpr int WR = kDecode ? 1 : 4;  // warps along the query rows (16 rows each)
     static constexpr int WK = kDecode ? 2 : 1;  // warps along the keys of one K/V tile
     static constexpr int kWarps = WR * WK, kThreads = kWarps * 32;
@@ -196,49 +198,6 @@ struct MmaArgs {
     float* part_ml;                // (n_tokens, n_head, n_splits, 2)
 };
 
-// ---- device helpers ---------------------------------------------------------------------------
-
-// Eight q8_0 quants (one uint2, element 0 in the low byte) times their block's scale, as eight
-// halves (element 0 in the low half of .x). Each int8 q, offset to q + 128, becomes the low byte
-// of the half 1024 + q + 128 (one byte permute per pair); subtracting 1152 gives q exactly, and
-// the product with the scale is rounded once (to f16, like q and P: 2^-11 relative at most).
-__device__ __forceinline__ uint4 dequant_q8x8(uint2 quants, __half scale) {
-    const __half2 s2 = __half2half2(scale);
-    const __half2 bias = __float2half2_rn(1152.0f);
-    const uint32_t lo = quants.x ^ 0x80808080u, hi = quants.y ^ 0x80808080u;
-    const uint32_t w[4] = {__byte_perm(lo, 0x64646464u, 0x5140u), __byte_perm(lo, 0x64646464u, 0x5342u),
-                           __byte_perm(hi, 0x64646464u, 0x5140u), __byte_perm(hi, 0x64646464u, 0x5342u)};
-    uint32_t r[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        __half2 h;
-        memcpy(&h, &w[i], 4);
-        h = __hmul2(__hsub2(h, bias), s2);
-        memcpy(&r[i], &h, 4);
-    }
-    return make_uint4(r[0], r[1], r[2], r[3]);
-}
-
-// Two q8_0 quants of a word (offset to q + 128: the word XOR 0x80808080) times their scales, as
-// one f16x2 register: `sel` is the byte permute that puts the two bytes under the exponent byte
-// 0x64 (selectors 4-7), e.g. 0x5140 bytes 0 and 1, 0x5240 bytes 0 and 2. The same arithmetic as
-// dequant_q8x8 (exact q, one rounding of q * scale), so both q8_0 paths see the same values.
-__device__ __forceinline__ uint32_t q8_pair_to_half2(uint32_t offset_quants, uint32_t sel, __half2 scales) {
-    const uint32_t w = __byte_perm(offset_quants, 0x64646464u, sel);
-    __half2 h;
-    memcpy(&h, &w, 4);
-    h = __hmul2(__hsub2(h, __float2half2_rn(1152.0f)), scales);
-    uint32_t r;
-    memcpy(&r, &h, 4);
-    return r;
-}
-
-// Two floats as one f16x2 register, `lo` in the low half (the lower column of a fragment).
-__device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
-    const __half2 h = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<const uint32_t*>(&h);
-}
-
 // ---- the kernel -------------------------------------------------------------------------------
 
 // Grid: x = tile slot * n_head_kv + KV head (blocks loop over the tiles, slot, slot + slots, ...),
@@ -248,6 +207,7 @@ template <int D, bool kDecode, bool kQ8>
 __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, kDecode, kQ8>::kMinBlocks)
     attention_mma_kernel(const MmaArgs a) {
     using C = MmaCfg<D, kDecode, kQ8>;
+    using attn_tile::pack_half2;
     constexpr bool kRegQ8 = C::kRegQ8;
     constexpr int BN = C::BN, KW = C::KW, LD = C::LD, BM = C::BM, NS = C::NS;
     constexpr int GT = C::kLoadThreads, GR = C::kLoadRows;
@@ -398,7 +358,7 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
                             const uint32_t r = row0 + idx / CPR, c = idx % CPR;
                             const uint2 qv = *reinterpret_cast<const uint2*>(quants + r * C::RS + c * 8);
                             const __half sc = scales[r * (D / 32) + c / 4];
-                            *reinterpret_cast<uint4*>(dst + r * LD + c * 8) = dequant_q8x8(qv, sc);
+                            *reinterpret_cast<uint4*>(dst + r * LD + c * 8) = attn_tile::dequant_q8x8(qv, sc);
                         }
                     }
                 } else {
@@ -438,165 +398,29 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
             // Q fragments of this warp's 16 rows, k-step kk (16 dims): ldmatrix x4 (rows 0-7 / 8-15
             // x dims 0-7 / 8-15 -> a[0..3]).
             const __half* q_lane = s_q + (wr * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8;
-            // q8_0 in registers: K's B fragments come from ldmatrix of int8 rows (each 16-bit element
-            // is two dims), so lane (g, t) holds dims 4t .. 4t+3 of a 16-dim span; the products take
-            // them as k-slots 2t, 2t+1 (dims 4t, 4t+1) and 2t+8, 2t+9 (dims 4t+2, 4t+3). A dot
-            // product does not depend on the order of its terms, so q's fragments follow the same
-            // order: one 8-byte read of dims 4t .. 4t+3 per row gives a[0] / a[2] (row g) and a[1]
-            // / a[3] (row g + 8).
-            auto q_frag_q8 = [&](int kk, uint32_t (&f)[4]) {
-                const __half* base = s_q + (wr * 16 + g) * LD + kk * 16 + 4 * t4;
-                const uint2 x = *reinterpret_cast<const uint2*>(base);
-                const uint2 y = *reinterpret_cast<const uint2*>(base + 8 * LD);
-                f[0] = x.x;
-                f[1] = y.x;
-                f[2] = x.y;
-                f[3] = y.y;
+            // Q's A fragment for k-step kk from s_q, in the K operand's order (the q8_0 decode
+            // configuration permutes each span's dims: attention_mma_tile.cuh), and the fragments as
+            // the products take them: kept in registers at head_dim <= 128, else re-read per tile.
+            auto q_frag_smem = [&](int kk, uint32_t (&f)[4]) {
+                if constexpr (kRegQ8) {
+                    attn_tile::q_frag_q8_order<C>(s_q, wr, lane, kk, f);
+                } else {
+                    ldsm_x4(f, q_lane + kk * 16);
+                }
             };
             uint32_t qf[C::kQInRegs ? D / 16 : 1][4];
             if constexpr (C::kQInRegs) {
 #pragma unroll
-                for (int kk = 0; kk < D / 16; ++kk) {
-                    if constexpr (kRegQ8) {
-                        q_frag_q8(kk, qf[kk]);
-                    } else {
-                        ldsm_x4(qf[kk], q_lane + kk * 16);
-                    }
-                }
+                for (int kk = 0; kk < D / 16; ++kk) q_frag_smem(kk, qf[kk]);
             }
-
-            // q8_0 decode, S (16 x 16 keys) = Q K^T straight from the raw stage: per 32-dim block b
-            // (one scale per key), ldmatrix x4 of keys (0-7 | 8-15) x spans (2b | 2b+1) of int8 gives
-            // four words of four quants; each word becomes the (b0, b1) pair of one k16 step (dims
-            // 4t, 4t+1 | 4t+2, 4t+3, see q_frag_q8). Even and odd spans accumulate apart (two
-            // chains of D/32 dependent products instead of one of D/16).
-            auto qk_q8_registers = [&](int stage, float (&sc)[KW / 8][4]) {
-                if constexpr (kRegQ8) {
-                    static_assert(KW == 16, "one 16-key n-tile pair per warp and tile");
-                    const uint8_t* raw = s_raw + stage * C::kRawStageBytes;
-                    const uint8_t* k_lane =
-                        raw + (wk * KW + (lane & 7) + ((lane >> 3) & 1) * 8) * C::RS + (lane >> 4) * 16;
-                    const __half* k_scales =
-                        reinterpret_cast<const __half*>(raw + 2 * BN * C::RS) + (wk * KW + g) * (D / 32);
-                    float odd[2][4] = {};
-#pragma unroll
-                    for (int b = 0; b < D / 32; ++b) {
-                        uint32_t w[4];
-                        ldsm_x4(w, k_lane + b * 32);
-                        uint32_t qa[4], qb[4];
-                        if constexpr (C::kQInRegs) {
-#pragma unroll
-                            for (int i = 0; i < 4; ++i) {
-                                qa[i] = qf[2 * b][i];
-                                qb[i] = qf[2 * b + 1][i];
-                            }
-                        } else {
-                            q_frag_q8(2 * b, qa);
-                            q_frag_q8(2 * b + 1, qb);
-                        }
-#pragma unroll
-                        for (int kh = 0; kh < 2; ++kh) {  // keys 8 kh + g
-                            const __half2 scale = __half2half2(k_scales[kh * 8 * (D / 32) + b]);
-                            const uint32_t lo = w[kh] ^ 0x80808080u, hi = w[2 + kh] ^ 0x80808080u;
-                            mma_f16_16816(sc[kh], qa, q8_pair_to_half2(lo, 0x5140u, scale),
-                                          q8_pair_to_half2(lo, 0x5342u, scale));
-                            mma_f16_16816(odd[kh], qb, q8_pair_to_half2(hi, 0x5140u, scale),
-                                          q8_pair_to_half2(hi, 0x5342u, scale));
-                        }
-                    }
-#pragma unroll
-                    for (int kh = 0; kh < 2; ++kh) {
-#pragma unroll
-                        for (int e = 0; e < 4; ++e) sc[kh][e] += odd[kh][e];
-                    }
+            auto q_frag = [&](int kk, uint32_t (&f)[4]) {
+                if constexpr (C::kQInRegs) {
+                    f[0] = qf[kk][0];
+                    f[1] = qf[kk][1];
+                    f[2] = qf[kk][2];
+                    f[3] = qf[kk][3];
                 } else {
-                    (void)stage;
-                    (void)sc;
-                }
-            };
-            // q8_0 decode, O += P V straight from the raw stage: per 32-dim block b, ldmatrix.trans x4
-            // of positions (0-7 | 8-15) x spans (2b | 2b+1) gives lane (g, t) the bytes of dims 2g,
-            // 2g+1 at positions 2t, 2t+1 (and + 8): bytes 0 and 2 are the B fragment of an n-tile of
-            // the span's even dims, bytes 1 and 3 of its odd dims. o[2 sp + parity] is the n-tile of
-            // span sp's even (0) or odd (1) dims, so this lane's columns 2t, 2t+1 of it are dims
-            // 16 sp + 4t + parity + {0, 2} (write_row_q8 below). V scales are per position: two
-            // pairs, for rows (positions) 2t, 2t+1 and 2t+8, 2t+9.
-            auto pv_q8_registers = [&](int stage, const float (&p)[KW / 8][4], float (&acc)[D / 8][4]) {
-                if constexpr (kRegQ8) {
-                    const uint8_t* raw = s_raw + stage * C::kRawStageBytes;
-                    const uint8_t* v_lane =
-                        raw + (BN + wk * KW + (lane & 7) + ((lane >> 3) & 1) * 8) * C::RS + (lane >> 4) * 16;
-                    const __half* v_scales = reinterpret_cast<const __half*>(raw + 2 * BN * C::RS) +
-                                             (BN + wk * KW + 2 * t4) * (D / 32);
-                    const uint32_t pa[4] = {pack_half2(p[0][0], p[0][1]), pack_half2(p[0][2], p[0][3]),
-                                            pack_half2(p[1][0], p[1][1]), pack_half2(p[1][2], p[1][3])};
-#pragma unroll
-                    for (int b = 0; b < D / 32; ++b) {
-                        uint32_t w[4];
-                        ldsm_x4_trans(w, v_lane + b * 32);
-                        const __half2 s01 = __halves2half2(v_scales[b], v_scales[(D / 32) + b]);
-                        const __half2 s89 = __halves2half2(v_scales[8 * (D / 32) + b], v_scales[9 * (D / 32) + b]);
-#pragma unroll
-                        for (int h = 0; h < 2; ++h) {  // span 2b + h
-                            const uint32_t lo = w[2 * h] ^ 0x80808080u, hi = w[2 * h + 1] ^ 0x80808080u;
-                            const int sp = 2 * b + h;
-                            mma_f16_16816(acc[2 * sp], pa, q8_pair_to_half2(lo, 0x5240u, s01),
-                                          q8_pair_to_half2(hi, 0x5240u, s89));
-                            mma_f16_16816(acc[2 * sp + 1], pa, q8_pair_to_half2(lo, 0x5341u, s01),
-                                          q8_pair_to_half2(hi, 0x5341u, s89));
-                        }
-                    }
-                } else {
-                    (void)stage;
-                    (void)p;
-                    (void)acc;
-                }
-            };
-
-            // S from an f16 stage (f16 caches, q8_0 after convert_tile). K rows are the B operand's
-            // columns: ldmatrix x4 of keys (0-7 | 8-15) x dims (0-7 | 8-15) gives b0, b1 of two n-tiles.
-            auto qk_f16_stage = [&](int stage, float (&s)[KW / 8][4]) {
-                const __half* sk = s_k + stage * BN * LD;
-                const __half* k_lane = sk + (wk * KW + (lane & 7) + (lane >> 4) * 8) * LD + ((lane >> 3) & 1) * 8;
-#pragma unroll
-                for (int kk = 0; kk < D / 16; ++kk) {
-                    uint32_t af[4];
-                    if constexpr (C::kQInRegs) {
-                        af[0] = qf[kk][0];
-                        af[1] = qf[kk][1];
-                        af[2] = qf[kk][2];
-                        af[3] = qf[kk][3];
-                    } else {
-                        ldsm_x4(af, q_lane + kk * 16);
-                    }
-#pragma unroll
-                    for (int n2 = 0; n2 < KW / 16; ++n2) {
-                        uint32_t b[4];
-                        ldsm_x4(b, k_lane + n2 * 16 * LD + kk * 16);
-                        mma_f16_16816(s[2 * n2], af, b[0], b[1]);
-                        mma_f16_16816(s[2 * n2 + 1], af, b[2], b[3]);
-                    }
-                }
-            };
-            // O += P V from an f16 stage. P's A fragment for keys 16 k2 .. +15 is S's two n-tiles
-            // 2 k2, 2 k2 + 1; V rows (keys) are the B operand's k: ldmatrix.trans x4 of keys (0-7 |
-            // 8-15) x dims (0-7 | 8-15) gives b0, b1 of two n-tiles.
-            auto pv_f16_stage = [&](int stage, const float (&s)[KW / 8][4], float (&o)[D / 8][4]) {
-                const __half* sv = s_v + stage * BN * LD;
-                const __half* v_lane = sv + (wk * KW + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8;
-#pragma unroll
-                for (int k2 = 0; k2 < KW / 16; ++k2) {
-                    const uint32_t pa[4] = {pack_half2(s[2 * k2][0], s[2 * k2][1]),
-                                            pack_half2(s[2 * k2][2], s[2 * k2][3]),
-                                            pack_half2(s[2 * k2 + 1][0], s[2 * k2 + 1][1]),
-                                            pack_half2(s[2 * k2 + 1][2], s[2 * k2 + 1][3])};
-#pragma unroll
-                    for (int nd = 0; nd < D / 16; ++nd) {
-                        uint32_t b[4];
-                        ldsm_x4_trans(b, v_lane + k2 * 16 * LD + nd * 16);
-                        mma_f16_16816(o[2 * nd], pa, b[0], b[1]);
-                        mma_f16_16816(o[2 * nd + 1], pa, b[2], b[3]);
-                    }
+                    q_frag_smem(kk, f);
                 }
             };
 
@@ -627,9 +451,9 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
 #pragma unroll
                 for (int nt = 0; nt < KW / 8; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
                 if constexpr (kRegQ8) {
-                    qk_q8_registers(stage, s);
+                    attn_tile::qk_q8_raw<C>(s_raw + stage * C::kRawStageBytes, wk, lane, q_frag, s);
                 } else {
-                    qk_f16_stage(stage, s);
+                    attn_tile::qk_f16_stage<C>(s_k + stage * BN * LD, wk, lane, q_frag, s);
                 }
 
 
@@ -683,9 +507,9 @@ __global__ void __launch_bounds__(MmaCfg<D, kDecode, kQ8>::kThreads, MmaCfg<D, k
 
                 // O += P V.
                 if constexpr (kRegQ8) {
-                    pv_q8_registers(stage, s, o);
+                    attn_tile::pv_q8_raw<C>(s_raw + stage * C::kRawStageBytes, wk, lane, s, o);
                 } else {
-                    pv_f16_stage(stage, s, o);
+                    attn_tile::pv_f16_stage<C>(s_v + stage * BN * LD, wk, lane, s, o);
                 }
                 stage_sync();  // every reader is done with this stage before it is refilled (or reconverted)
             }
