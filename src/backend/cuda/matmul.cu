@@ -82,9 +82,16 @@ __global__ void abs_max_partial_kernel(const float* __restrict__ x, uint64_t n, 
     __shared__ float s_warp[32];
     pdl_wait();  // x is the previous kernel's output
     pdl_launch_dependents();
+    // Four independent loads per step: a few blocks per SM must still keep enough bytes in flight
+    // when x (up to 8,192 x 14,336 floats) comes from DRAM rather than L2.
+    const uint64_t stride = uint64_t(gridDim.x) * blockDim.x;
+    uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
     float m = 0.0f;
-    for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += uint64_t(gridDim.x) * blockDim.x)
-        m = fmaxf(m, fabsf(x[i]));
+    for (; i + 3 * stride < n; i += 4 * stride) {
+        const float a = x[i], b = x[i + stride], c = x[i + 2 * stride], d = x[i + 3 * stride];
+        m = fmaxf(m, fmaxf(fmaxf(fabsf(a), fabsf(b)), fmaxf(fabsf(c), fabsf(d))));
+    }
+    for (; i < n; i += stride) m = fmaxf(m, fabsf(x[i]));
     for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, o));
     if ((threadIdx.x & 31) == 0) s_warp[threadIdx.x / 32] = m;
     __syncthreads();
@@ -255,10 +262,14 @@ void gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, bool
     const uint32_t ldx = uint32_t((K + 7) / 8 * 8);
     ws.ensure(ws.x16, ws.x16_bytes, size_t(n) * ldx * 2, stream);
     float* partial = ws.small + 4;
+    // Two blocks per SM up to 512 tokens (the measured configuration); one more block per 64 Ki
+    // elements beyond, so that long prompts, whose x lives in DRAM, fill the SMs.
+    const uint64_t n_x = uint64_t(n) * K;
     const uint32_t n_partial = uint32_t(std::min<uint64_t>(
-        {kMaxActPartials, uint64_t(device_limits().sm_count) * 2, (uint64_t(n) * K + 4095) / 4096}));
+        {kMaxActPartials, std::max<uint64_t>(uint64_t(device_limits().sm_count) * 2, (n_x + 65535) / 65536),
+         (n_x + 4095) / 4096}));
     launch_stream_kernel(abs_max_partial_kernel, dim3(std::max(n_partial, 1u)), dim3(256), 0, stream,
-                         "abs_max_partial_kernel", x, uint64_t(n) * K, partial);
+                         "abs_max_partial_kernel", x, n_x, partial);
     launch_stream_kernel(to_f16_from_partials_kernel, dim3(grid_for(uint64_t(n) * ldx)), dim3(256), 0, stream,
                          "to_f16_from_partials_kernel", x, n, uint32_t(K), ldx, static_cast<const float*>(partial),
                          std::max(n_partial, 1u), static_cast<__half*>(ws.x16), ws.small);
