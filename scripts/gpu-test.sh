@@ -139,8 +139,9 @@ for step in "${steps[@]}"; do
         # 1, 16, 64 and 256 concurrent streaming clients (512-token prompts, 128 generated).
         model=$(bench_model llama3-8b Q4_K_M "$out/serve.log")
         port=${LLCUDA_SERVE_PORT:-8090}
+        # LLCUDA_SERVE_ARGS adds server flags for A/B runs (e.g. --prefill-chunk 2048).
         ./build-gpu/tools/llcuda/llcuda serve -m "$model" --backend cuda --max-seqs 256 -c 1024 --max-queue 2048 \
-            --port "$port" >> "$out/serve.log" 2>&1 &
+            --port "$port" ${LLCUDA_SERVE_ARGS:-} >> "$out/serve.log" 2>&1 &
         server=$!
         for _ in $(seq 180); do
             python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health')" 2>/dev/null && break
