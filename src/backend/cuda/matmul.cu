@@ -34,6 +34,7 @@
 #include "backend/cuda/matmul_internal.h"
 #include "backend/cuda/matmul_layout.h"
 #include "backend/cuda/matvec_stream.cuh"
+#include "backend/cuda/ops_common.cuh"
 
 namespace llcuda::cuda {
 
@@ -79,7 +80,7 @@ void cublas_check(cublasStatus_t st, const char* what) {
 constexpr uint32_t kMaxActPartials = 1024;
 
 __global__ void abs_max_partial_kernel(const float* __restrict__ x, uint64_t n, float* __restrict__ partial) {
-    __shared__ float s_warp[32];
+    __shared__ float red[32];
     pdl_wait();  // x is the previous kernel's output
     pdl_launch_dependents();
     // Four independent loads per step: a few blocks per SM must still keep enough bytes in flight
@@ -92,14 +93,8 @@ __global__ void abs_max_partial_kernel(const float* __restrict__ x, uint64_t n, 
         m = fmaxf(m, fmaxf(fmaxf(fabsf(a), fabsf(b)), fmaxf(fabsf(c), fabsf(d))));
     }
     for (; i < n; i += stride) m = fmaxf(m, fabsf(x[i]));
-    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, o));
-    if ((threadIdx.x & 31) == 0) s_warp[threadIdx.x / 32] = m;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-        m = threadIdx.x < blockDim.x / 32 ? s_warp[threadIdx.x] : 0.0f;
-        for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, o));
-        if (threadIdx.x == 0) partial[blockIdx.x] = m;
-    }
+    m = ops::block_max(m, red);
+    if (threadIdx.x == 0) partial[blockIdx.x] = m;
 }
 
 // x16 (n_tokens x ld, columns >= n_cols zero) = f16(x * s), s = 2^(14 - floor(log2 m)) where m,
@@ -107,22 +102,13 @@ __global__ void abs_max_partial_kernel(const float* __restrict__ x, uint64_t n, 
 __global__ void to_f16_from_partials_kernel(const float* __restrict__ x, uint32_t n_tokens, uint32_t n_cols,
                                             uint32_t ld, const float* __restrict__ partial, uint32_t n_partial,
                                             __half* __restrict__ x16, float* __restrict__ alpha) {
-    __shared__ float s_warp[32];
-    __shared__ uint32_t s_bits;
+    __shared__ float red[32];
     pdl_wait();  // the partials come from the kernel before
     pdl_launch_dependents();
     float m = 0.0f;
     for (uint32_t i = threadIdx.x; i < n_partial; i += blockDim.x) m = fmaxf(m, partial[i]);
-    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, o));
-    if ((threadIdx.x & 31) == 0) s_warp[threadIdx.x / 32] = m;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-        m = threadIdx.x < blockDim.x / 32 ? s_warp[threadIdx.x] : 0.0f;
-        for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xFFFFFFFFu, m, o));
-        if (threadIdx.x == 0) s_bits = __float_as_uint(m);
-    }
-    __syncthreads();
-    const int e = min(254, max(15, int((s_bits >> 23) & 0xFF)));
+    m = ops::block_max(m, red);  // >= 0: every partial is a largest |x|
+    const int e = min(254, max(15, int((__float_as_uint(m) >> 23) & 0xFF)));
     const float s = __uint_as_float(uint32_t(268 - e) << 23);
     if (blockIdx.x == 0 && threadIdx.x == 0) alpha[0] = __uint_as_float(uint32_t(e - 14) << 23);
     const uint64_t total = uint64_t(n_tokens) * ld;
