@@ -111,7 +111,8 @@ namespace {
 // chain of latencies the CUDA-core kernel is tuned for (docs/cuda-kernels.md); a batch of a few
 // tokens fills little of a 16-row tile.
 constexpr uint32_t kMmaMinTokens = 16;      // batches that are not pure decode
-constexpr uint32_t kMmaDecodeMinKv = 1024;  // pure decode: max_kv_len at least this
+constexpr uint32_t kMmaDecodeMinKv = 1024;  // pure decode of few sequences: max_kv_len at least this
+constexpr uint32_t kMmaDecodeMinSeqs = 4;   // pure decode of this many sequences: any context
 constexpr uint32_t kMaxGroup = 8;
 constexpr uint32_t kMaxSplits = 128;        // attention_merge_splits' limit
 constexpr uint32_t kMinSplitTiles = 2;      // a split covers at least this many K/V tiles
@@ -793,6 +794,18 @@ void launch_dim(const MmaArgs& a, bool decode, bool q8, dim3 grid, cudaStream_t 
 
 }  // namespace
 
+// A batched decode step (a server's, many sequences at a few hundred positions each) is bound by
+// bytes, not by one block's chain of latencies: the tensor-core decode blocks stream K/V faster
+// than the CUDA-core kernel's whole-group blocks. LLCUDA_ATTN_MMA_DECODE_SEQS overrides the
+// sequence count (a large value restores the context rule alone), for A/B runs.
+uint32_t mma_decode_min_seqs() {
+    static const uint32_t n = [] {
+        const char* v = std::getenv("LLCUDA_ATTN_MMA_DECODE_SEQS");
+        return v && *v ? uint32_t(std::strtoul(v, nullptr, 10)) : kMmaDecodeMinSeqs;
+    }();
+    return n;
+}
+
 bool attention_mma_enabled() {
     static const bool enabled = [] {
         const char* v = std::getenv("LLCUDA_ATTN_MMA");
@@ -807,7 +820,8 @@ bool attention_mma_covers(const AttentionParams& p, KvType kv_type, uint32_t n_t
     if (p.n_head_kv == 0 || p.n_head % p.n_head_kv != 0 || p.n_head / p.n_head_kv > kMaxGroup) return false;
     const uint32_t d = p.head_dim_k;
     if (p.head_dim_v != d || (d != 64 && d != 128 && d != 256)) return false;
-    return n_seqs == n_tokens ? max_kv_len >= kMmaDecodeMinKv : n_tokens >= kMmaMinTokens;
+    if (n_seqs == n_tokens) return max_kv_len >= kMmaDecodeMinKv || n_seqs >= mma_decode_min_seqs();
+    return n_tokens >= kMmaMinTokens;
 }
 
 bool attention_uses_mma(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint32_t n_seqs,
