@@ -29,7 +29,8 @@
 // tokens group several tokens per block unless DeviceBatch::n_seqs says every token is its own
 // sequence. Cases reach each: a lone decode token at short contexts, max_kv_len rounded up as
 // decode graphs do ("kv bucket": splits past the last position are empty), 40 decode sequences
-// with and without n_seqs. The tensor-core kernel: prefill tiles fixed (one sequence) or planned
+// with and without n_seqs (with n_seqs, 4+ decode sequences of a covered shape go to the tensor
+// cores at any context; head_dim 96 and a group of 12 keep this kernel). The tensor-core kernel: prefill tiles fixed (one sequence) or planned
 // on the device (ragged mixes, n_seqs unknown, interleaved tokens), split-KV for short prompts at
 // depth and for decode at depth, head dims 64/128/256, groups 1-8, a 512 window. On a device
 // where every configuration fits (160+ KB of shared memory per block) and LLCUDA_ATTN_MMA is not
@@ -395,10 +396,15 @@ std::vector<OpCase> attention_cases() {
         add_opts(kLlama, t, {{40, 1}}, bucket256);     // graph bucket: loop ends at the real position
         add_opts(kLlama, t, {{300, 1}}, bucket1024);   // splits past position 300 are empty
         add_opts(kGemmaLocal, t, {{700, 1}}, bucket1024);
-        add(kLlama, t, many_decodes(), false);            // 40 one-token sequences, n_seqs known
-        add_opts(kLlama, t, many_decodes(), unknown_seqs);  // same, tiles of two sequences
-        // A batched decode step while serving (16 and 64 sequences at 512-639 positions): at 64,
-        // 512 blocks fill more than one wave and the context is split to fill the last one.
+        // 40 one-token sequences, n_seqs known: the tensor-core decode config where it covers the
+        // shape (4+ sequences), the CUDA-core kernel's batched-decode plan where it does not (head
+        // dims 96, a group of 12); n_seqs unknown: tiles of two sequences.
+        add(kLlama, t, many_decodes(), false);
+        add(kPhi, t, many_decodes(), false);
+        add(kWideGroup, t, many_decodes(), false);
+        add_opts(kLlama, t, many_decodes(), unknown_seqs);
+        // A batched decode step while serving (16 and 64 sequences at 512-639 positions; tensor
+        // cores): at 64, 512 blocks fill more than one wave.
         for (const uint32_t n_seq : {16u, 64u}) {
             std::vector<SeqSpec> serving;
             for (uint32_t i = 0; i < n_seq; ++i) serving.push_back({512 + (i * 37) % 128, 1});

@@ -796,8 +796,11 @@ void launch_dim(const MmaArgs& a, bool decode, bool q8, dim3 grid, cudaStream_t 
 
 // A batched decode step (a server's, many sequences at a few hundred positions each) is bound by
 // bytes, not by one block's chain of latencies: the tensor-core decode blocks stream K/V faster
-// than the CUDA-core kernel's whole-group blocks. LLCUDA_ATTN_MMA_DECODE_SEQS overrides the
-// sequence count (a large value restores the context rule alone), for A/B runs.
+// than the CUDA-core kernel's whole-group blocks. Measured on an H200 (Llama-3-8B shape, 16
+// sequences at 512-639 positions): 32.6 -> 20.6 us with an f16 cache, 38.6 -> 19.4 us with q8_0;
+// `llcuda bench --parallel` 4 / 16 / 64 (8B Q4_K_M): 809 -> 837, 2,791 -> 3,052, 5,400 -> 6,175
+// generated tok/s. LLCUDA_ATTN_MMA_DECODE_SEQS overrides the sequence count (a large value
+// restores the context rule alone), for A/B runs.
 uint32_t mma_decode_min_seqs() {
     static const uint32_t n = [] {
         const char* v = std::getenv("LLCUDA_ATTN_MMA_DECODE_SEQS");
