@@ -7,7 +7,8 @@ token and inter-token latency (p50/p99). Standard library only.
       --output-tokens 128 [--requests-per-client 2] [--model NAME] [--api-key KEY]
 
 Prompts are random token ids (sent as `prompt: [ids]`, so every server sees the same length),
-different for every request so that the prefix cache does not help; generation ignores
+drawn from one generator for the whole run (warm-up included), so that no two requests share a
+prompt and the prefix cache does not help; generation ignores
 end-of-sequence (`ignore_eos`) and stops at exactly --output-tokens, greedy.
 
 Before the levels, --warmup requests (default 1) run unmeasured, as `llcuda bench` warms up before
@@ -67,11 +68,12 @@ def one_request(url, headers, body):
     return ttft, gaps, n_out
 
 
-def run_level(args, n_clients, vocab, seed=None, requests_per_client=None):
+def run_level(args, n_clients, vocab, rng, requests_per_client=None):
+    """rng: the run's one generator of prompt ids (shared by the warm-up and every level, so no two
+    requests of a run send the same prompt and the prefix cache never helps)."""
     headers = {"Content-Type": "application/json"}
     if args.api_key:
         headers["Authorization"] = f"Bearer {args.api_key}"
-    rng = random.Random(n_clients if seed is None else seed)  # different prompts per level: no prefix-cache hits
     results, errors = [], []
     lock = threading.Lock()
 
@@ -79,7 +81,9 @@ def run_level(args, n_clients, vocab, seed=None, requests_per_client=None):
 
     def client(i):
         for _ in range(n_requests):
-            body = {"prompt": [rng.randrange(100, vocab) for _ in range(args.prompt_tokens)],
+            with lock:  # one generator for all threads
+                prompt = [rng.randrange(100, vocab) for _ in range(args.prompt_tokens)]
+            body = {"prompt": prompt,
                     "max_tokens": args.output_tokens, "temperature": 0, "ignore_eos": True, "stream": True,
                     "stream_options": {"include_usage": True}}
             if args.model:
@@ -125,6 +129,7 @@ def main():
     ap.add_argument("--api-key", default="")
     ap.add_argument("--vocab", type=int, default=0, help="token ids are drawn below this (0: ask /v1/models)")
     ap.add_argument("--json", action="store_true", help="one JSON object per level instead of a table")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the run's prompt ids")
     args = ap.parse_args()
     vocab = args.vocab
     if not vocab:
@@ -132,8 +137,9 @@ def main():
         conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=60)
         conn.request("GET", "/v1/models", headers={"Authorization": f"Bearer {args.api_key}"} if args.api_key else {})
         vocab = json.loads(conn.getresponse().read())["data"][0].get("meta", {}).get("n_vocab", 32000)
+    rng = random.Random(args.seed)
     if args.warmup > 0:
-        w = run_level(args, 1, vocab, seed=-1, requests_per_client=args.warmup)
+        w = run_level(args, 1, vocab, rng, requests_per_client=args.warmup)
         if w["errors"]:
             print("warm-up failed:", w["first_error"])
     print(f"prompt {args.prompt_tokens} tokens, output {args.output_tokens} tokens, "
@@ -142,7 +148,7 @@ def main():
         print(f"{'clients':>7} {'out tok/s':>10} {'decode tok/s':>12} {'req/s':>7} {'TTFT p50':>9} {'TTFT p99':>9} "
               f"{'ITL p50':>8} {'ITL p99':>8} errors")
     for n in [int(x) for x in args.clients.split(",")]:
-        r = run_level(args, n, vocab)
+        r = run_level(args, n, vocab, rng)
         if args.json:
             print(json.dumps(r))
         else:
