@@ -400,6 +400,11 @@ std::vector<OpCase> attention_cases() {
         // shape (4+ sequences), the CUDA-core kernel's batched-decode plan where it does not (head
         // dims 96, a group of 12); n_seqs unknown: tiles of two sequences.
         add(kLlama, t, many_decodes(), false);
+        add(kSmol, t, many_decodes(), false);        // head_dim 64, group 3
+        add(kGemmaLocal, t, many_decodes(), false);  // head_dim 256, positions on both sides of the window
+        add_opts(kLlama, t, many_decodes(), bucket256);  // as a decode graph sees the step
+        add_opts(kLlama, t, {{0, 1}, {1, 1}, {2, 1}, {3, 1}}, bucket256);  // 4 sequences: the threshold
+        add(kLlama, t, {{5, 1}, {90, 1}, {200, 1}}, false);  // 3 sequences: still the CUDA-core kernel
         add(kPhi, t, many_decodes(), false);
         add(kWideGroup, t, many_decodes(), false);
         add_opts(kLlama, t, many_decodes(), unknown_seqs);

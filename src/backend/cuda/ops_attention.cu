@@ -697,7 +697,8 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
     kv::check_shape("attention", kv_type, p.n_head, p.n_head_kv, p.head_dim_k, p.head_dim_v, batch, kv);
     if (q_stride < uint64_t(p.n_head) * p.head_dim_k) ops::invalid("attention: q row stride smaller than its heads");
     // f16 and q8_0 caches at the shapes the tensor-core kernel covers go there (ops_attention_mma.cu
-    // says which); other head dims, groups over 8, short decode contexts and tiny batches stay here.
+    // says which); other head dims, groups over 8, short decode contexts of 1-3 sequences and tiny
+    // batches stay here.
     if (attention_uses_mma(p, kv_type, batch.n_tokens, batch.n_seqs, batch.max_kv_len, q, q_stride) &&
         (reinterpret_cast<uintptr_t>(out) & 7u) == 0) {
         attention_mma(q, q_stride, p, batch, kv, kv_type, out, scratch, stream);

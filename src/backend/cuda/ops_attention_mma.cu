@@ -804,7 +804,8 @@ void launch_dim(const MmaArgs& a, bool decode, bool q8, dim3 grid, cudaStream_t 
 uint32_t mma_decode_min_seqs() {
     static const uint32_t n = [] {
         const char* v = std::getenv("LLCUDA_ATTN_MMA_DECODE_SEQS");
-        return v && *v ? uint32_t(std::strtoul(v, nullptr, 10)) : kMmaDecodeMinSeqs;
+        const uint32_t n = v && *v ? uint32_t(std::strtoul(v, nullptr, 10)) : 0u;
+        return n > 0 ? n : kMmaDecodeMinSeqs;  // unset, 0 or not a number: the default
     }();
     return n;
 }

@@ -15,10 +15,11 @@ namespace llcuda::cuda {
 // uses the CUDA-core kernel, for A/B measurements.
 bool attention_mma_enabled();
 
-// The shape rule of the tensor-core path (no device query, no environment; tests use it to know
-// which kernel a case exercises): f16 or q8_0 KV cache, head_dim_k == head_dim_v in {64, 128, 256}, GQA
-// group 1..8, and either a batch that is not pure decode with at least 16 tokens, or a pure decode
-// batch (n_seqs == n_tokens, n_seqs known) whose max_kv_len is at least 1024.
+// The shape rule of the tensor-core path (no device query; tests use it to know which kernel a
+// case exercises): f16 or q8_0 KV cache, head_dim_k == head_dim_v in {64, 128, 256}, GQA group
+// 1..8, and either a batch that is not pure decode with at least 16 tokens, or a pure decode batch
+// (n_seqs == n_tokens, n_seqs known) whose max_kv_len is at least 1024 or that has 4+ sequences
+// (LLCUDA_ATTN_MMA_DECODE_SEQS, read once, moves the 4).
 bool attention_mma_covers(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint32_t n_seqs,
                           uint32_t max_kv_len);
 
