@@ -30,11 +30,12 @@
 // sequence. Cases reach each: a lone decode token at short contexts, max_kv_len rounded up as
 // decode graphs do ("kv bucket": splits past the last position are empty), 40 decode sequences
 // with and without n_seqs (with n_seqs, 4+ decode sequences of a covered shape go to the tensor
-// cores at any context; head_dim 96 and a group of 12 keep this kernel). The tensor-core kernel: prefill tiles fixed (one sequence) or planned
-// on the device (ragged mixes, n_seqs unknown, interleaved tokens), split-KV for short prompts at
-// depth and for decode at depth, head dims 64/128/256, groups 1-8, a 512 window. On a device
-// where every configuration fits (160+ KB of shared memory per block) and LLCUDA_ATTN_MMA is not
-// 0, a case whose kernel differs from the shape rule fails.
+// cores at any context; head_dim 96 and a group of 12 keep this kernel). The tensor-core kernel:
+// prefill tiles fixed (one sequence) or planned on the device (ragged mixes, n_seqs unknown,
+// interleaved tokens), split-KV for short prompts at depth and for decode at depth, head dims
+// 64/128/256, groups 1-8, a 512 window. On a device where every configuration fits (160+ KB of
+// shared memory per block) and LLCUDA_ATTN_MMA is not 0, a case whose kernel differs from the
+// shape rule fails.
 //
 // Bench cases: Llama-3-8B (32/8 x 128) prefill of 512, 2048 and 8192 tokens, and 2048 with a q8_0
 // cache (TFLOP/s: 2 x the causal (query, key) pairs x heads x (dk + dv)); one decode token of
