@@ -36,7 +36,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "backend/cuda/async_copy.cuh"
 #include "backend/cuda/cuda_check.h"
@@ -402,9 +404,28 @@ __global__ void act_to_f16_kernel(const float* __restrict__ x, uint32_t n_cols, 
     }
 }
 
+// Four stages where they fit in sm_90's 227 KB per CTA (the narrow tiles only).
+template <int NP>
+constexpr bool kFourStagesFit = 4 * Geom<NP>::kStageBytes <= 232448;
+
+// LLCUDA_GEMM_TILE4_STAGES=2|3|4 forces the pipeline depth where it fits, for A/B runs: two
+// stages let two narrow-tile CTAs share an SM (16 warps instead of 8), four keep more bytes in
+// flight. 0 or unset: stages_for (the deepest of 3 and 2 that fits).
+uint32_t stages_override() {
+    static const uint32_t v = [] {
+        const char* e = std::getenv("LLCUDA_GEMM_TILE4_STAGES");
+        return e && *e ? uint32_t(std::strtoul(e, nullptr, 10)) : 0u;
+    }();
+    return v;
+}
+
 template <int NP>
 int stages_for_device() {
-    return stages_for<NP>(device_limits().smem_optin);
+    const size_t optin = device_limits().smem_optin;
+    const uint32_t want = stages_override();
+    const bool known = want == 2 || want == 3 || (want == 4 && kFourStagesFit<NP>);
+    if (known && optin >= want * Geom<NP>::kStageBytes) return int(want);
+    return stages_for<NP>(optin);
 }
 
 // Calls of up to 32 tokens take the 16- and 32-token tiles (H100, 28672x4096 q4_K: 43.6 us at 16
@@ -418,23 +439,48 @@ bool narrow_tiles_enabled() {
     return on;
 }
 
+// Calls fn(kernel, shared-memory bytes) for the kernel instance of this tile and the device's depth.
+template <bool Q4K, int NP, class Fn>
+void with_kernel(Fn&& fn) {
+    const int st = stages_for_device<NP>();
+    if constexpr (kFourStagesFit<NP>) {
+        if (st == 4) return fn(gemm_tile4_kernel<Q4K, 4, NP>, 4 * Geom<NP>::kStageBytes);
+    }
+    if (st == 3) return fn(gemm_tile4_kernel<Q4K, 3, NP>, 3 * Geom<NP>::kStageBytes);
+    fn(gemm_tile4_kernel<Q4K, 2, NP>, 2 * Geom<NP>::kStageBytes);
+}
+
 template <bool Q4K, int NP>
 void set_smem_limit() {
-    const int st = stages_for_device<NP>();
-    if (st == 3)
-        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<Q4K, 3, NP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        int(3 * Geom<NP>::kStageBytes)));
-    else if (st == 2)
-        CUDA_CHECK(cudaFuncSetAttribute(gemm_tile4_kernel<Q4K, 2, NP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        int(2 * Geom<NP>::kStageBytes)));
+    if (stages_for_device<NP>() == 0) return;
+    with_kernel<Q4K, NP>([](auto kernel, uint32_t bytes) {
+        CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+    });
 }
 
 template <bool Q4K, int NP>
 void launch(const GemmArgs& a, dim3 grid, cudaStream_t stream) {
-    if (stages_for_device<NP>() == 3)
-        gemm_tile4_kernel<Q4K, 3, NP><<<grid, kThreads, 3 * Geom<NP>::kStageBytes, stream>>>(a);
-    else
-        gemm_tile4_kernel<Q4K, 2, NP><<<grid, kThreads, 2 * Geom<NP>::kStageBytes, stream>>>(a);
+    with_kernel<Q4K, NP>([&](auto kernel, uint32_t bytes) { kernel<<<grid, kThreads, bytes, stream>>>(a); });
+}
+
+// CTAs of this tile resident per SM (shared memory and registers), for the split planner; asked
+// once per device (after gemm_tile4_prepare raised the shared-memory limit), at least 1.
+template <bool Q4K, int NP>
+uint32_t ctas_per_sm() {
+    static std::mutex mu;
+    static std::vector<uint32_t> cache;  // index: device ordinal; 0: not asked yet
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    std::lock_guard<std::mutex> lock(mu);
+    if (size_t(dev) >= cache.size()) cache.resize(size_t(dev) + 1, 0);
+    if (cache[size_t(dev)] == 0) {
+        int n = 0;
+        with_kernel<Q4K, NP>([&](auto kernel, uint32_t bytes) {
+            CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kThreads, bytes));
+        });
+        cache[size_t(dev)] = uint32_t(std::max(n, 1));
+    }
+    return cache[size_t(dev)];
 }
 
 }  // namespace
@@ -450,7 +496,7 @@ void gemm_tile4_prepare() {
 }
 
 // The widest tile decides: the narrow ones need less shared memory.
-bool gemm_tile4_supported() { return stages_for_device<4>() > 0; }
+bool gemm_tile4_supported() { return stages_for<4>(device_limits().smem_optin) > 0; }
 
 GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     GemmTile4Plan p;
@@ -460,11 +506,17 @@ GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
     p.bn = narrow_tiles_enabled() ? (n_tokens <= 16 ? 16u : n_tokens <= 32 ? 32u : 64u) : 64u;
     const uint64_t n_rt = tile4_row_tiles(w.n_rows);
     const uint64_t blocks = ((n_tokens + p.bn - 1) / p.bn) * ((n_rt + kRowTiles - 1) / kRowTiles);
-    // Split K (1 CTA per SM) when the blocks leave SMs idle (gemm_units_per_split).
-    // E.g. 192 blocks on 132 SMs: 1 split fills 73 % of 2 waves, 2 splits 97 % of 3.
+    // Split K when the blocks leave SMs idle (gemm_units_per_split; one CTA per SM unless fewer
+    // stages let two share one). E.g. 192 blocks on 132 SMs: 1 split fills 73 % of 2 waves, 2
+    // splits 97 % of 3.
     const double weight_bytes = double(n_rt) * 16 * p.n_units * 256 * 0.5625;  // 4.5 bits a weight (Q4_0, Q4_K)
     const double partial_bytes = 8.0 * n_tokens * double(w.n_rows);
-    p.units_per_split = gemm_units_per_split(blocks, p.n_units, uint64_t(device_limits().sm_count), weight_bytes, partial_bytes);
+    const bool q4k = w.type == GgmlType::Q4_K;
+    const uint32_t per_sm = p.bn == 16   ? (q4k ? ctas_per_sm<true, 1>() : ctas_per_sm<false, 1>())
+                            : p.bn == 32 ? (q4k ? ctas_per_sm<true, 2>() : ctas_per_sm<false, 2>())
+                                         : (q4k ? ctas_per_sm<true, 4>() : ctas_per_sm<false, 4>());
+    const uint64_t slots = uint64_t(device_limits().sm_count) * per_sm;
+    p.units_per_split = gemm_units_per_split(blocks, p.n_units, slots, weight_bytes, partial_bytes);
     p.splits = (p.n_units + p.units_per_split - 1) / p.units_per_split;
     return p;
 }
