@@ -69,10 +69,10 @@ struct Geom {
     static constexpr uint32_t kOffSide = kRowTiles * 4 * kTileChunkBytes;  // [16 tiles][256 B] Q4_K heads / Q4_0 scales
     static constexpr uint32_t kOffB = kOffSide + kRowTiles * 256;          // [BN tokens][264 halves] activations
     static constexpr uint32_t kOffXs = kOffB + kBN * kBRowHalves * 2;      // [BN tokens][16 halves] Q4_K sub-block sums (hi, lo)
-    static constexpr uint32_t kStageBytes = kOffXs + kBN * 32;             // BN 64: 71,168 bytes
+    static constexpr uint32_t kStageBytes = kOffXs + kBN * 32;             // BN 64: 72,704 bytes
 };
-// Pipeline depth: 3 stages where they fit (BN 64: 210,432 bytes; sm_90 allows 227 KB per CTA), else 2
-// (BN 64: 140,288; sm_80 163 KB), else none.
+// Pipeline depth: 3 stages where they fit (BN 64: 218,112 bytes; sm_90 allows 227 KB per CTA), else 2
+// (BN 64: 145,408; sm_80 163 KB), else none.
 template <int NP>
 int stages_for(size_t smem_optin) {
     return smem_optin >= 3 * Geom<NP>::kStageBytes ? 3 : smem_optin >= 2 * Geom<NP>::kStageBytes ? 2 : 0;
@@ -409,8 +409,9 @@ template <int NP>
 constexpr bool kFourStagesFit = 4 * Geom<NP>::kStageBytes <= 232448;
 
 // LLCUDA_GEMM_TILE4_STAGES=2|3|4 forces the pipeline depth where it fits, for A/B runs: two
-// stages let two narrow-tile CTAs share an SM (16 warps instead of 8), four keep more bytes in
-// flight. 0 or unset: stages_for (the deepest of 3 and 2 that fits).
+// stages let two narrow-tile CTAs share an SM (16 warps instead of 8; not Q4_K at 32 tokens, whose
+// 168 registers a thread allow one), four keep more bytes in flight (16- and 32-token tiles only).
+// 0 or unset: stages_for (the deepest of 3 and 2 that fits).
 uint32_t stages_override() {
     static const uint32_t v = [] {
         const char* e = std::getenv("LLCUDA_GEMM_TILE4_STAGES");
