@@ -34,6 +34,7 @@
 #include "backend/cuda/matmul_internal.h"
 #include "backend/cuda/matmul_layout.h"
 #include "backend/cuda/matvec_rows.cuh"
+#include "backend/cuda/matvec_stream.cuh"
 #include "backend/cuda/mma_f16.cuh"
 
 namespace llcuda::cuda {
@@ -175,10 +176,10 @@ __global__ void __launch_bounds__(kThreads, BN == 64 ? 1 : 2) gemm_rows_kernel(R
     for (int n = 0; n < BN / 8; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
 
     rows::Item it[ChunkShape<T>::kPerThread];
-    if (c_begin < c_end) {
-        load_items<T>(it, a, row0, c_begin);
-        load_x<BN>(xs, a, tok0, c_begin);
-    }
+    if (c_begin < c_end) load_items<T>(it, a, row0, c_begin);  // weights: no kernel writes them
+    pdl_wait();  // x16 and alpha (and y when accumulating) come from kernels before
+    pdl_launch_dependents();
+    if (c_begin < c_end) load_x<BN>(xs, a, tok0, c_begin);
     cp_async_commit();
     for (uint32_t c = c_begin; c < c_end; ++c) {
         const uint32_t buf = (c - c_begin) & 1;
@@ -218,6 +219,8 @@ __global__ void __launch_bounds__(kThreads, BN == 64 ? 1 : 2) gemm_rows_kernel(R
 // y (+)= alpha * (sum over splits of partial, in split order).
 __global__ void reduce_rows_splits_kernel(const float* __restrict__ partial, uint32_t splits, uint64_t n,
                                           const float* __restrict__ alpha, float* y, bool accumulate) {
+    pdl_wait();  // the partials come from the kernel before
+    pdl_launch_dependents();
     const float al = __ldg(alpha);
     for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += uint64_t(gridDim.x) * blockDim.x) {
         float v = 0.0f;
@@ -308,16 +311,16 @@ void gemm_rows(const DeviceMatrix& w, const GemmRowsPlan& p, const __half* x16, 
     const dim3 grid(uint32_t((w.n_rows + kBM - 1) / kBM), p.splits, (n_tokens + p.bn - 1) / p.bn);
     with_rows_type(w, [&](auto tag) {
         constexpr GgmlType T = decltype(tag)::value;
-        if (p.bn == 16) gemm_rows_kernel<T, 16><<<grid, kThreads, smem_bytes<16>(), stream>>>(a);
-        else if (p.bn == 32) gemm_rows_kernel<T, 32><<<grid, kThreads, smem_bytes<32>(), stream>>>(a);
-        else gemm_rows_kernel<T, 64><<<grid, kThreads, smem_bytes<64>(), stream>>>(a);
+        const dim3 block(kThreads);
+        if (p.bn == 16) launch_kernel_pdl(gemm_pdl(), gemm_rows_kernel<T, 16>, grid, block, smem_bytes<16>(), stream, "gemm_rows_kernel", a);
+        else if (p.bn == 32) launch_kernel_pdl(gemm_pdl(), gemm_rows_kernel<T, 32>, grid, block, smem_bytes<32>(), stream, "gemm_rows_kernel", a);
+        else launch_kernel_pdl(gemm_pdl(), gemm_rows_kernel<T, 64>, grid, block, smem_bytes<64>(), stream, "gemm_rows_kernel", a);
     });
-    check_launch("gemm_rows_kernel");
     if (p.splits > 1) {
         const uint64_t n = uint64_t(n_tokens) * w.n_rows;
         const unsigned blocks = unsigned(std::min<uint64_t>((n + 255) / 256, uint64_t(device_limits().sm_count) * 8));
-        reduce_rows_splits_kernel<<<blocks, 256, 0, stream>>>(partial, p.splits, n, alpha, y, accumulate);
-        check_launch("reduce_rows_splits_kernel");
+        launch_kernel_pdl(gemm_pdl(), reduce_rows_splits_kernel, dim3(blocks), dim3(256), 0, stream,
+                          "reduce_rows_splits_kernel", static_cast<const float*>(partial), p.splits, n, alpha, y, accumulate);
     }
 }
 

@@ -47,6 +47,7 @@
 #include "backend/cuda/gemm_tile4.h"
 #include "backend/cuda/matmul_internal.h"
 #include "backend/cuda/matmul_layout.h"
+#include "backend/cuda/matvec_stream.cuh"
 #include "backend/cuda/mma_f16.cuh"
 
 namespace llcuda::cuda {
@@ -93,9 +94,10 @@ struct GemmArgs {
     bool accumulate;
 };
 
-// Copies unit u of the CTA's 16 row tiles and BN tokens into one stage.
+// Copies the weights of unit u of the CTA's 16 row tiles (codes and scales) into one stage: no
+// kernel writes them, so this may run before pdl_wait.
 template <bool Q4K, int NP>
-__device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint32_t rt0, uint32_t tok0, uint32_t u) {
+__device__ __forceinline__ void load_stage_weights(uint8_t* st, const GemmArgs& a, uint32_t rt0, uint32_t u) {
     using G = Geom<NP>;
     const int tid = threadIdx.x;
     // codes: 16 tiles x 2048 contiguous bytes (the unit's 4 chunks)
@@ -121,6 +123,14 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
         }
         cp_async16(st + G::kOffSide + tl * 256 + off, ok ? src : a.side, ok);
     }
+}
+
+// Copies the activations of unit u for the CTA's BN tokens (and Q4_K's sub-block sums) into one
+// stage: written by the kernel before, so only after pdl_wait.
+template <bool Q4K, int NP>
+__device__ __forceinline__ void load_stage_acts(uint8_t* st, const GemmArgs& a, uint32_t tok0, uint32_t u) {
+    using G = Geom<NP>;
+    const int tid = threadIdx.x;
     // activations: BN tokens x 512 bytes
 #pragma unroll
     for (int i = 0; i < int(G::kBN * 32 / kThreads); ++i) {
@@ -137,6 +147,13 @@ __device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint3
             cp_async16(st + G::kOffXs + tk * 32 + part * 16, src, ok);
         }
     }
+}
+
+// Copies unit u of the CTA's 16 row tiles and BN tokens into one stage.
+template <bool Q4K, int NP>
+__device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint32_t rt0, uint32_t tok0, uint32_t u) {
+    load_stage_weights<Q4K, NP>(st, a, rt0, u);
+    load_stage_acts<Q4K, NP>(st, a, tok0, u);
 }
 
 // The 6-bit scales (sc) and mins (m) of a Q4_K super-block head as bytes: [0] = j 0..3, [1] = j 4..7.
@@ -298,9 +315,18 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_tile4_kernel(GemmArgs a) {
     // barrier after it also tells every thread that the stage about to be refilled, read in
     // iteration i - 1, is free.
     const uint32_t n = u_end > u_begin ? u_end - u_begin : 0;
+    // The first stages' weights are requested before waiting for the kernel before (PDL: it may
+    // still be running; it never writes weights); they join the first commit group, so "unit i has
+    // landed" below still holds for every i.
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
-        if (uint32_t(s) < n) load_stage<Q4K, NP>(smem + s * G::kStageBytes, a, rt0, tok0, u_begin + s);
+        if (uint32_t(s) < n) load_stage_weights<Q4K, NP>(smem + s * G::kStageBytes, a, rt0, u_begin + s);
+    }
+    pdl_wait();  // x16, xsum, invs (and y when accumulating) come from kernels before
+    pdl_launch_dependents();
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+        if (uint32_t(s) < n) load_stage_acts<Q4K, NP>(smem + s * G::kStageBytes, a, tok0, u_begin + s);
         cp_async_commit();
     }
     for (uint32_t i = 0; i < n; ++i) {
@@ -338,6 +364,8 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_tile4_kernel(GemmArgs a) {
 // y (+)= sum over splits of partial, in split order.
 __global__ void reduce_splits_kernel(const float* __restrict__ partial, uint32_t splits, uint64_t n, float* y,
                                      bool accumulate) {
+    pdl_wait();  // the partials come from the kernel before
+    pdl_launch_dependents();
     for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += uint64_t(gridDim.x) * blockDim.x) {
         float v = 0.0f;
         for (uint32_t s = 0; s < splits; ++s) v += partial[s * n + i];
@@ -350,6 +378,8 @@ __global__ void act_to_f16_kernel(const float* __restrict__ x, uint32_t n_cols, 
                                   float eps, uint32_t ldk, bool sums, __half* __restrict__ x16,
                                   __half* __restrict__ xsum, float* __restrict__ invs) {
     __shared__ float red[2][32];
+    pdl_wait();  // x comes from the kernel before; x16, xsum and invs may still be read by the last product
+    pdl_launch_dependents();
     const uint32_t tok = blockIdx.x;
     const float* row = x + uint64_t(tok) * n_cols;
     float m = 0.0f, ss = 0.0f;
@@ -461,7 +491,9 @@ void set_smem_limit() {
 
 template <bool Q4K, int NP>
 void launch(const GemmArgs& a, dim3 grid, cudaStream_t stream) {
-    with_kernel<Q4K, NP>([&](auto kernel, uint32_t bytes) { kernel<<<grid, kThreads, bytes, stream>>>(a); });
+    with_kernel<Q4K, NP>([&](auto kernel, uint32_t bytes) {
+        launch_kernel_pdl(gemm_pdl(), kernel, grid, dim3(kThreads), bytes, stream, "gemm_tile4_kernel", a);
+    });
 }
 
 // CTAs of this tile resident per SM (shared memory and registers), for the split planner; asked
@@ -524,8 +556,8 @@ GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
 
 void act_to_f16(const float* x, uint32_t n_tokens, uint32_t n_cols, const float* norm_weight, float eps, uint32_t ldk,
                 bool sums, __half* x16, __half* xsum, float* invs, cudaStream_t stream) {
-    act_to_f16_kernel<<<n_tokens, 256, 0, stream>>>(x, n_cols, norm_weight, eps, ldk, sums, x16, xsum, invs);
-    check_launch("act_to_f16_kernel");
+    launch_kernel_pdl(gemm_pdl(), act_to_f16_kernel, dim3(n_tokens), dim3(256), 0, stream, "act_to_f16_kernel", x,
+                      n_cols, norm_weight, eps, ldk, sums, x16, xsum, invs);
 }
 
 void gemm_tile4(const DeviceMatrix& w, const GemmTile4Plan& p, const __half* x16, const __half* xsum, const float* invs,
@@ -551,12 +583,11 @@ void gemm_tile4(const DeviceMatrix& w, const GemmTile4Plan& p, const __half* x16
     if (p.bn == 16) q4k ? launch<true, 1>(a, grid, stream) : launch<false, 1>(a, grid, stream);
     else if (p.bn == 32) q4k ? launch<true, 2>(a, grid, stream) : launch<false, 2>(a, grid, stream);
     else q4k ? launch<true, 4>(a, grid, stream) : launch<false, 4>(a, grid, stream);
-    check_launch(q4k ? "gemm_tile4_kernel<q4_K>" : "gemm_tile4_kernel<q4_0>");
     if (p.splits > 1) {
         const uint64_t n = uint64_t(n_tokens) * w.n_rows;
         const unsigned blocks = unsigned(std::min<uint64_t>((n + 255) / 256, uint64_t(device_limits().sm_count) * 8));
-        reduce_splits_kernel<<<blocks, 256, 0, stream>>>(partial, p.splits, n, y, accumulate);
-        check_launch("reduce_splits_kernel");
+        launch_kernel_pdl(gemm_pdl(), reduce_splits_kernel, dim3(blocks), dim3(256), 0, stream, "reduce_splits_kernel",
+                          static_cast<const float*>(partial), p.splits, n, y, accumulate);
     }
 }
 

@@ -76,10 +76,11 @@ inline const StreamKnobs& stream_knobs() {
     return k;
 }
 
-// kernel<<<grid, block, smem, stream>>>(args...), with PDL when enabled; throws on a bad launch.
+// kernel<<<grid, block, smem, stream>>>(args...), with programmatic stream serialization when pdl
+// is true; throws on a bad launch.
 template <class... KArgs, class... Args>
-void launch_stream_kernel(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                          const char* name, Args&&... args) {
+void launch_kernel_pdl(bool pdl, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       const char* name, Args&&... args) {
     cudaLaunchConfig_t cfg{};
     cfg.gridDim = grid;
     cfg.blockDim = block;
@@ -89,13 +90,30 @@ void launch_stream_kernel(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_
     attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attr[0].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = attr;
-    cfg.numAttrs = stream_knobs().pdl ? 1 : 0;
+    cfg.numAttrs = pdl ? 1 : 0;
     const cudaError_t err = cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...);
     if (err != cudaSuccess) {
         (void)cudaGetLastError();
         cuda_check(err, name);
     }
     check_launch(name);
+}
+
+// launch_kernel_pdl with PDL when enabled (LLCUDA_PDL, sm_90+).
+template <class... KArgs, class... Args>
+void launch_stream_kernel(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                          const char* name, Args&&... args) {
+    launch_kernel_pdl(stream_knobs().pdl, kernel, grid, block, smem, stream, name, std::forward<Args>(args)...);
+}
+
+// PDL for the tensor-core GEMM kernels of 9+ tokens (gemm_tile4, gemm_rows: batched decode and
+// short chunks), where PDL is enabled at all; LLCUDA_PDL_GEMM=0 launches them without it, for A/B runs.
+inline bool gemm_pdl() {
+    static const bool on = [] {
+        const char* v = std::getenv("LLCUDA_PDL_GEMM");
+        return !(v && *v && std::atoi(v) == 0);
+    }();
+    return on && stream_knobs().pdl;
 }
 
 }  // namespace llcuda::cuda
