@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <span>
@@ -24,6 +25,8 @@
 #include <vector>
 
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/matmul_internal.h"
+#include "backend/cuda/matvec_stream.cuh"
 #include "harness.h"
 #include "llcuda/error.h"
 #include "llcuda/quantize.h"
@@ -292,6 +295,30 @@ CaseResult run_unsupported_type() {
     return r;
 }
 
+// The device code the library runs (device_limits().code_arch, its own probe kernel) is the code
+// this test binary runs: both are built from the same architecture list, so the device picks the
+// same variant. PDL is on exactly where that code is sm_90's on an sm_90+ device (and LLCUDA_PDL is
+// not 0): a PDL launch of code without griddepcontrol would race with the kernel before.
+__global__ void test_code_arch_kernel(int* out) {
+#if defined(__CUDA_ARCH__)
+    *out = __CUDA_ARCH__;
+#endif
+}
+CaseResult run_code_arch() {
+    DeviceArray<int> d(std::vector<int>{0});
+    test_code_arch_kernel<<<1, 1>>>(d.get());
+    sync_check("test_code_arch_kernel");
+    const int here = d.download()[0];
+    const DeviceLimits& lim = device_limits();
+    const char* env = std::getenv("LLCUDA_PDL");
+    const bool pdl_allowed = !(env && *env && std::atoi(env) == 0);
+    CaseResult r;
+    r.error = here > 0 && lim.code_arch == here && stream_knobs().pdl == (pdl_allowed && lim.cc_major >= 9 && here >= 900)
+                  ? 0.0
+                  : INFINITY;
+    return r;
+}
+
 std::string dims(uint32_t rows, uint32_t cols) { return std::to_string(rows) + "x" + std::to_string(cols); }
 
 std::vector<OpCase> matmul_cases() {
@@ -321,6 +348,8 @@ std::vector<OpCase> matmul_cases() {
     }
     cases.push_back({"upload", "iq2_xxs is Unsupported, naming tensor and type", 0.0,
                      [](bool) { return run_unsupported_type(); }});
+    cases.push_back({"device", "code arch probe matches the test binary's, PDL only on sm_90 code", 0.0,
+                     [](bool) { return run_code_arch(); }});
     // Plain floats with a row length that is not a multiple of 4 or 8 (unaligned activation rows).
     for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::BF16})
         for (uint32_t n : {1u, 3u, 17u}) add(t, 203, 102, n);

@@ -38,6 +38,41 @@
 
 namespace llcuda::cuda {
 
+namespace {
+
+__global__ void code_arch_probe_kernel(int* out) {
+#if defined(__CUDA_ARCH__)
+    *out = __CUDA_ARCH__;
+#endif
+}
+
+// Runs code_arch_probe_kernel once on the current device, on a stream of its own and with the
+// thread's capture mode relaxed for the allocation (the first query normally happens at load time,
+// never inside a graph capture, but a library call must not break one). 0 on any failure.
+int probe_code_arch() {
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    if (cudaThreadExchangeStreamCaptureMode(&mode) != cudaSuccess) return 0;
+    int arch = 0;
+    int* d = nullptr;
+    cudaStream_t s = nullptr;
+    if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) == cudaSuccess && cudaMalloc(&d, sizeof(int)) == cudaSuccess &&
+        cudaMemsetAsync(d, 0, sizeof(int), s) == cudaSuccess) {
+        code_arch_probe_kernel<<<1, 1, 0, s>>>(d);
+        if (cudaGetLastError() != cudaSuccess ||
+            cudaMemcpyAsync(&arch, d, sizeof(int), cudaMemcpyDeviceToHost, s) != cudaSuccess ||
+            cudaStreamSynchronize(s) != cudaSuccess) {
+            arch = 0;
+        }
+    }
+    (void)cudaGetLastError();
+    if (d) cudaFree(d);
+    if (s) cudaStreamDestroy(s);
+    cudaThreadExchangeStreamCaptureMode(&mode);
+    return arch;
+}
+
+}  // namespace
+
 const DeviceLimits& device_limits() {
     static std::mutex mu;
     static std::vector<std::unique_ptr<DeviceLimits>> cache;  // index: device ordinal
@@ -53,6 +88,7 @@ const DeviceLimits& device_limits() {
         lim->smem_optin = size_t(optin);
         CUDA_CHECK(cudaDeviceGetAttribute(&lim->cc_major, cudaDevAttrComputeCapabilityMajor, dev));
         CUDA_CHECK(cudaDeviceGetAttribute(&lim->cc_minor, cudaDevAttrComputeCapabilityMinor, dev));
+        lim->code_arch = probe_code_arch();
         cache[size_t(dev)] = std::move(lim);
     }
     return *cache[size_t(dev)];

@@ -21,6 +21,10 @@ struct DeviceLimits {
     int sm_count = 1;
     size_t smem_optin = 48 * 1024;
     int cc_major = 0, cc_minor = 0;
+    // __CUDA_ARCH__ of this library's kernels as the device runs them (900 for sm_90 code; 800 when
+    // an sm_90 device JIT-compiles compute_80 PTX from a build without sm_90), 0 if the probe
+    // failed. Device code for sm_90 features (PDL's griddepcontrol) exists only from 900 on.
+    int code_arch = 0;
 };
 const DeviceLimits& device_limits();
 

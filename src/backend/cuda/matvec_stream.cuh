@@ -66,7 +66,9 @@ inline const StreamKnobs& stream_knobs() {
             const char* v = std::getenv(name);
             return v && *v ? std::atoi(v) : def;
         };
-        s.pdl = env_int("LLCUDA_PDL", 1) != 0 && device_limits().cc_major >= 9;
+        // The device must be sm_90+ and run sm_90 code: a build without sm_90 runs compute_80 PTX
+        // there, whose pdl_wait is empty, and a PDL launch would then race with the kernel before.
+        s.pdl = env_int("LLCUDA_PDL", 1) != 0 && device_limits().cc_major >= 9 && device_limits().code_arch >= 900;
         s.tile_prefetch = env_int("LLCUDA_MV_PF", s.tile_prefetch);
         s.rows_stage = env_int("LLCUDA_MV_STAGE", 1) != 0;
         s.tile_cps = env_int("LLCUDA_MV_CPS", s.tile_cps);
