@@ -116,6 +116,7 @@ constexpr uint32_t kMmaDecodeMinSeqs = 4;   // pure decode of this many sequence
 constexpr uint32_t kMaxGroup = 8;
 constexpr uint32_t kMaxSplits = 128;        // attention_merge_splits' limit
 constexpr uint32_t kMinSplitTiles = 2;      // a split covers at least this many K/V tiles
+constexpr uint32_t kMaxTailSplits = 4;      // splits of a decode grid that already fills a wave
 constexpr int kPlanThreads = 1024;
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -738,6 +739,16 @@ struct MmaPlan {
     uint32_t splits_bound = 1;     // n_splits <= this, which never shrinks as max_kv_len grows (scratch)
 };
 
+// LLCUDA_ATTN_MMA_TAIL=N caps the tail splits below (1: none), for A/B runs; read once.
+uint32_t mma_tail_splits() {
+    static const uint32_t n = [] {
+        const char* v = std::getenv("LLCUDA_ATTN_MMA_TAIL");
+        const uint32_t x = v && *v ? uint32_t(std::strtoul(v, nullptr, 10)) : 0u;
+        return x > 0 ? std::min(x, kMaxSplits) : kMaxTailSplits;
+    }();
+    return n;
+}
+
 // A pure function of the shapes, the SM count and the residency, so that
 // attention_mma_scratch_bytes can bound what attention_mma will use.
 MmaPlan make_mma_plan(const AttentionParams& p, uint32_t n_tokens, uint32_t n_seqs, uint32_t max_kv_len, int n_sm,
@@ -765,6 +776,20 @@ MmaPlan make_mma_plan(const AttentionParams& p, uint32_t n_tokens, uint32_t n_se
     if (2 * blocks <= wave) {
         splits = std::min<uint64_t>({wave / blocks, ops::ceil_div(kv_len, kMinSplitTiles * bn), kMaxSplits});
         splits = std::max<uint64_t>(splits, 1);
+    } else if (plan.decode) {
+        // A batched decode step that fills a wave but leaves its last one partly empty (64 sequences
+        // x 8 KV heads = 512 blocks on 396 H200 slots: 65 % busy over two waves) splits the context
+        // 2..4 ways when that fills the waves clearly better (3: 97 %), as the CUDA-core plan does.
+        // The choice only moves up as kv_len grows (more candidates), which the scratch bound needs.
+        auto fill = [&](uint64_t s) {
+            const uint64_t b = blocks * s;
+            return double(b) / double(ops::ceil_div(b, wave) * wave);
+        };
+        const uint64_t max_splits = std::min<uint64_t>(mma_tail_splits(), ops::ceil_div(kv_len, kMinSplitTiles * bn));
+        double best = fill(1);
+        for (uint64_t s = 2; s <= max_splits; ++s) {
+            if (fill(s) > best + 0.1) best = fill(s), splits = s;
+        }
     }
     plan.splits_bound = uint32_t(splits);
     plan.split_len = uint32_t(ops::ceil_div(ops::ceil_div(kv_len, splits), bn) * bn);  // whole K/V tiles
