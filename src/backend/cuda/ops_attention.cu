@@ -182,15 +182,7 @@ Plan make_plan(const AttentionParams& p, KvType kv_type, uint32_t n_tokens, uint
         // A decode step of many sequences fills a wave and leaves a partial last one: 64 sequences
         // x 8 KV heads = 512 blocks on 396 slots (H100) keep the GPU 65 % busy over two waves. A
         // split count of 2..4 whose waves are clearly fuller (3: 97 %) wins despite the merge.
-        auto fill = [&](uint64_t s) {
-            const uint64_t b = blocks * s;
-            return double(b) / double(ops::ceil_div(b, wave) * wave);
-        };
-        const uint64_t max_splits = std::min<uint64_t>(tail_splits(), ops::ceil_div(kv_len, 4 * per_warp_step));
-        double best = fill(1);
-        for (uint64_t s = 2; s <= max_splits; ++s) {
-            if (fill(s) > best + 0.1) best = fill(s), splits = s;
-        }
+        splits = ops::tail_split_count(blocks, wave, std::min<uint64_t>(tail_splits(), ops::ceil_div(kv_len, 4 * per_warp_step)));
     }
     plan.split_len = uint32_t(ops::ceil_div(kv_len, splits));
     plan.n_splits = uint32_t(ops::ceil_div(kv_len, plan.split_len));

@@ -780,16 +780,8 @@ MmaPlan make_mma_plan(const AttentionParams& p, uint32_t n_tokens, uint32_t n_se
         // A batched decode step that fills a wave but leaves its last one partly empty (64 sequences
         // x 8 KV heads = 512 blocks on 396 H200 slots: 65 % busy over two waves) splits the context
         // 2..4 ways when that fills the waves clearly better (3: 97 %), as the CUDA-core plan does.
-        // The choice only moves up as kv_len grows (more candidates), which the scratch bound needs.
-        auto fill = [&](uint64_t s) {
-            const uint64_t b = blocks * s;
-            return double(b) / double(ops::ceil_div(b, wave) * wave);
-        };
-        const uint64_t max_splits = std::min<uint64_t>(mma_tail_splits(), ops::ceil_div(kv_len, kMinSplitTiles * bn));
-        double best = fill(1);
-        for (uint64_t s = 2; s <= max_splits; ++s) {
-            if (fill(s) > best + 0.1) best = fill(s), splits = s;
-        }
+        splits = ops::tail_split_count(blocks, wave,
+                                       std::min<uint64_t>(mma_tail_splits(), ops::ceil_div(kv_len, kMinSplitTiles * bn)));
     }
     plan.splits_bound = uint32_t(splits);
     plan.split_len = uint32_t(ops::ceil_div(ops::ceil_div(kv_len, splits), bn) * bn);  // whole K/V tiles

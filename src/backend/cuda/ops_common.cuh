@@ -15,6 +15,23 @@ constexpr unsigned kFullMask = 0xffffffffu;
 
 __host__ __device__ constexpr uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
+// Split count (1..max_splits) for a grid of `blocks` that already fills a wave of `wave` slots
+// but leaves its last one partly empty: the count whose waves are clearly fuller (10 points per
+// step up) than with fewer splits. It only moves up as max_splits grows (attention's scratch
+// bounds rely on that). E.g. 512 blocks on 396 slots: 1 split 65 % busy, 2 86 %, 3 97 % -> 3.
+inline uint64_t tail_split_count(uint64_t blocks, uint64_t wave, uint64_t max_splits) {
+    auto fill = [&](uint64_t s) {
+        const uint64_t b = blocks * s;
+        return double(b) / double(ceil_div(b, wave) * wave);
+    };
+    uint64_t splits = 1;
+    double best = fill(1);
+    for (uint64_t s = 2; s <= max_splits; ++s) {
+        if (fill(s) > best + 0.1) best = fill(s), splits = s;
+    }
+    return splits;
+}
+
 // Sum over the 32 lanes of a warp; every lane gets the same bits (a xor butterfly adds each pair in
 // both orders, and float addition is commutative), which the attention kernel relies on.
 __device__ __forceinline__ float warp_sum(float v) {
