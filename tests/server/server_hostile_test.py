@@ -2,7 +2,9 @@
 huge or negative numbers, invalid UTF-8, oversized bodies, unknown routes) each get a 4xx in
 OpenAI's error shape; half-sent requests are dropped after the read timeout; unknown fields are
 ignored; a full queue answers 503 with Retry-After; 64 concurrent streams with random client
-disconnects leave no KV block held (llcuda_kv_blocks{state="used"} is 0) and the server answering.
+disconnects leave no KV block held (llcuda_kv_blocks{state="used"} is 0) and the server answering;
+the listening socket takes a burst of clients (its accept queue holds min(4096, net.core.somaxconn)
+connections, cpp-httplib's default being 5) and 512 connections opened at once are all answered.
 
 usage: server_hostile_test.py LLCUDA REPO_ROOT"""
 import json
@@ -12,7 +14,7 @@ import sys
 import threading
 import time
 
-from server_support import Server, wait_for_idle
+from server_support import Server, listen_backlog, wait_for_idle
 from checks import Checks
 from cli_support import SMOLLM2, require_models
 
@@ -142,6 +144,34 @@ def main():
         # Unknown fields are ignored.
         status, _, data = server.request("POST", "/v1/completions", {**GOOD_COMPLETION, "frobnicate": [1, {"x": 2}]})
         check(status == 200, f"unknown field ignored: {status} {data[:200]}")
+
+        # A burst of clients: the accept queue is as long as the kernel allows, and 512 connections
+        # opened at once each get their answer (no reset).
+        somaxconn = int(open("/proc/sys/net/core/somaxconn").read())
+        backlogs = listen_backlog(server.port)
+        check(backlogs == [min(4096, somaxconn)], f"accept queue of the listening socket: {backlogs}, "
+                                                  f"want {min(4096, somaxconn)} (somaxconn {somaxconn})")
+        burst = [None] * 512
+        gate = threading.Barrier(len(burst))
+
+        def connect_at_once(i):
+            gate.wait()
+            try:
+                with socket.create_connection(("127.0.0.1", server.port), timeout=60) as s:
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    data = b""
+                    while chunk := s.recv(4096):
+                        data += chunk
+                burst[i] = data.split(b"\r\n", 1)[0]
+            except OSError as e:
+                burst[i] = repr(e)
+        threads = [threading.Thread(target=connect_at_once, args=(i,)) for i in range(len(burst))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        failed = [r for r in burst if not (isinstance(r, bytes) and b" 200 " in r)]
+        check(not failed, f"{len(failed)} of 512 simultaneous connections not answered 200, e.g. {failed[:3]}")
 
         # Half-sent requests: the server drops them after its read timeout (2 s) and keeps answering.
         half = []

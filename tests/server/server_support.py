@@ -3,6 +3,8 @@ metrics). The server prints "listening on http://HOST:PORT" on stderr once it ac
 import http.client
 import json
 import re
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -75,3 +77,30 @@ def wait_for_idle(server, headers=None, timeout=60):
                 or time.monotonic() > deadline:
             return m
         time.sleep(0.2)
+
+
+def listen_backlog(port):
+    """The accept-queue limit of the TCP socket listening on 127.0.0.1:port, as `ss -ltn` shows it
+    (Send-Q), asked of the kernel through a NETLINK_SOCK_DIAG dump of IPv4 TCP listeners."""
+    sock_diag, sock_diag_by_family, nlm_request_dump, nlmsg_error, nlmsg_done, tcp_listen = 4, 20, 0x301, 2, 3, 10
+    # inet_diag_req_v2: family, protocol, ext, pad, states; inet_diag_sockid: sport, dport (big-endian),
+    # src[4], dst[4], interface, cookie[2] (INET_DIAG_NOCOOKIE)
+    sockid = struct.pack("!HH", port, 0) + bytes(32) + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF)
+    req = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 1 << tcp_listen) + sockid
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, sock_diag) as s:
+        s.sendto(struct.pack("=IHHII", 16 + len(req), sock_diag_by_family, nlm_request_dump, 1, 0) + req, (0, 0))
+        backlogs = []
+        while True:
+            data = s.recv(1 << 16)
+            off = 0
+            while off < len(data):
+                length, kind = struct.unpack_from("=IH", data, off)
+                if kind == nlmsg_done:
+                    return backlogs
+                if kind == nlmsg_error:
+                    raise OSError("the kernel refused the sock_diag request")
+                # inet_diag_msg: family, state, timer, retrans, sockid (48 bytes), expires, rqueue, wqueue
+                body = data[off + 16:off + length]
+                if struct.unpack_from("!H", body, 4)[0] == port:
+                    backlogs.append(struct.unpack_from("=I", body, 4 + 48 + 8)[0])
+                off += (length + 3) & ~3

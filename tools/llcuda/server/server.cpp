@@ -12,8 +12,10 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "api_error.h"
 #include "client_probe.h"
@@ -33,6 +35,28 @@ using Clock = std::chrono::steady_clock;
 // The status a non-streamed request whose client disconnected is counted under in /metrics (nginx's
 // "client closed request"); no completion is built for it.
 constexpr int kClientClosedRequest = 499;
+
+// cpp-httplib listens with a backlog of 5, fixed when the library was compiled (Debian ships it as
+// a shared library, so defining CPPHTTPLIB_LISTEN_BACKLOG here changes nothing): a burst of clients
+// connecting at once (the serving benchmark's 256) overflowed the accept queue, and the kernel made
+// them retry their handshakes (a second or more each, some timed out) or reset them. listen() again
+// on the bound socket raises the limit; Linux caps it at net.core.somaxconn.
+constexpr int kListenBacklog = 4096;
+
+// Whether fd is the socket listening on `port` (the one cpp-httplib bound); if so, widens its
+// accept queue to kListenBacklog.
+bool widen_accept_queue(int fd, int port) {
+    int accepting = 0;
+    socklen_t len = sizeof(accepting);
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting) return false;
+    sockaddr_storage addr{};
+    len = sizeof(addr);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return false;
+    const int bound = addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port)
+                      : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port)
+                                                   : -1;
+    return bound == port && ::listen(fd, kListenBacklog) == 0;
+}
 
 void send_json(httplib::Response& res, int status, const Json& j) {
     res.status = status;
@@ -300,6 +324,12 @@ int Server::run() {
     http.set_read_timeout(o_.timeout_s, 0);
     http.set_write_timeout(o_.timeout_s, 0);
     http.set_keep_alive_timeout(5);
+    // The listening socket, to widen its accept queue once bound (widen_accept_queue).
+    std::atomic<int> listening_fd{-1};
+    http.set_socket_options([&listening_fd](socket_t sock) {
+        httplib::default_socket_options(sock);
+        listening_fd = int(sock);
+    });
 
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         if (o_.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
@@ -383,6 +413,10 @@ int Server::run() {
 
     const int port = o_.port == 0 ? http.bind_to_any_port(o_.host) : (http.bind_to_port(o_.host, o_.port) ? o_.port : -1);
     if (port < 0) throw Error(ErrorKind::InvalidArgument, fmt::format("cannot listen on {}:{}", o_.host, o_.port));
+    if (!widen_accept_queue(listening_fd, port)) {
+        throw Error(ErrorKind::Internal,
+                    fmt::format("cannot widen the accept queue of the socket listening on {}:{}", o_.host, port));
+    }
 
     // SIGINT/SIGTERM stop the server from a thread of our own (they are blocked everywhere else).
     std::thread signals([&http] {
