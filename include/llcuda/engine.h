@@ -135,6 +135,11 @@ struct SchedulerStats {
     uint64_t prefix_cache_hits = 0;    // of those, tokens whose keys/values were reused
     uint64_t preemptions = 0;          // sequences whose KV was dropped to be recomputed later
     uint64_t steps = 0;                // forward passes run
+    // Wall time of the step loop's iterations that ran a forward pass (packing, the pass, sampling,
+    // delivering the pieces), and of the pass plus sampling alone (on a GPU: until the sampled ids
+    // are on the host). The difference is the scheduler's own time, during which the device waits.
+    double step_seconds = 0;
+    double forward_seconds = 0;
 };
 
 class InferenceEngine {

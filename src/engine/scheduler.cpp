@@ -109,6 +109,12 @@ void Scheduler::loop() {
             arrived.swap(incoming_);
         }
         for (auto& job : arrived) waiting_.push_back(Entry{std::move(job)});
+        const auto t0 = std::chrono::steady_clock::now();
+        uint64_t steps_before = 0;
+        {
+            std::lock_guard lock(stats_mutex_);
+            steps_before = stats_.steps;
+        }
         std::lock_guard engine_lock(s_.mutex);  // score() and bench() run between steps
         try {
             step();
@@ -118,6 +124,10 @@ void Scheduler::loop() {
             running_.clear();
         }
         update_stats();
+        std::lock_guard lock(stats_mutex_);
+        if (stats_.steps != steps_before) {
+            stats_.step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
     }
     // Shutting down: nobody will run what is left.
     std::lock_guard engine_lock(s_.mutex);
@@ -290,6 +300,7 @@ void Scheduler::step() {
     if (batch.sequences.empty()) return;
 
     // 4. One forward pass for everyone; an error there fails the requests it carried.
+    const auto t_forward = std::chrono::steady_clock::now();
     try {
         s_.backend->forward(batch);
         for (auto& [r, n_fed] : fed) r->n_fed = n_fed;
@@ -306,6 +317,7 @@ void Scheduler::step() {
     {
         std::lock_guard lock(stats_mutex_);
         ++stats_.steps;
+        stats_.forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_forward).count();
     }
     for (auto it = running_.begin(); it != running_.end();) {
         const bool done = it->job->request->done;

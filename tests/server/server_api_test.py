@@ -7,6 +7,7 @@ usage: server_api_test.py LLCUDA REPO_ROOT"""
 import concurrent.futures
 import sys
 import threading
+import time
 
 import openai
 
@@ -24,6 +25,7 @@ def main():
     llcuda = sys.argv[1]
     check = Checks()
     require_models(check, SMOLLM2)
+    t_start = time.monotonic()
     server = Server(llcuda, SMOLLM2, "-c", 512, "--max-seqs", 4, "-t", 2, "--api-key", KEY, "--max-queue", 64,
                     "--max-n", 4, "--backend", "cpu")
     auth = {"Authorization": f"Bearer {KEY}"}
@@ -150,6 +152,12 @@ def main():
         check(m['llcuda_kv_blocks{state="cached"}'] > 0, "the prefix cache holds blocks")
         check(m["llcuda_prefix_cache_hits_total"] > 0, "prefix cache hits counted")
         check(m["llcuda_time_to_first_token_seconds_count"] > 0, "TTFT histogram filled")
+        # Step time: the forward passes (with sampling) are part of the steps, and the steps ran
+        # one after another in the server's lifetime.
+        step_s, forward_s = m["llcuda_step_seconds_total"], m["llcuda_forward_seconds_total"]
+        check(m["llcuda_forward_passes_total"] > 0 and 0 < forward_s <= step_s < time.monotonic() - t_start,
+              f"step time counters: steps {step_s} s, forward passes {forward_s} s, "
+              f"{time.monotonic() - t_start:.1f} s since the server started")
         check(server.alive(), "the server is still running")
     finally:
         code = server.stop()
