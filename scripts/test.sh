@@ -15,7 +15,7 @@ export LLCUDA_REQUIRE_MODELS=1   # a missing model is a failure here, not a skip
 # GPU tests (label gpu) need a GPU; scripts/gpu-test.sh runs them on the GPU machine.
 ctest --test-dir build --output-on-failure -j"$(nproc)" -LE gpu
 # The server under hostile traffic and client hang-ups again, in an AddressSanitizer + UBSan build
-# (CPU only, a second build: ~10 minutes on 2 cores): memory errors, leaks, undefined behaviour.
+# (CPU only, a second build: ~7 minutes on 2 cores): memory errors, leaks, undefined behaviour.
 # LLCUDA_TEST_ASAN=0 skips it.
 if [ "${LLCUDA_TEST_ASAN:-1}" != 0 ]; then
     scripts/asan-server.sh 'hostile|disconnect'
