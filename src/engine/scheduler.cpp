@@ -110,22 +110,18 @@ void Scheduler::loop() {
         }
         for (auto& job : arrived) waiting_.push_back(Entry{std::move(job)});
         const auto t0 = std::chrono::steady_clock::now();
-        uint64_t steps_before = 0;
-        {
-            std::lock_guard lock(stats_mutex_);
-            steps_before = stats_.steps;
-        }
         std::lock_guard engine_lock(s_.mutex);  // score() and bench() run between steps
+        bool forwarded = false;
         try {
-            step();
+            forwarded = step();
         } catch (...) {  // a broken invariant: fail what runs rather than lose the thread
             const auto error = std::current_exception();
             for (auto& e : running_) fail(e, error);
             running_.clear();
         }
         update_stats();
-        std::lock_guard lock(stats_mutex_);
-        if (stats_.steps != steps_before) {
+        if (forwarded) {
+            std::lock_guard lock(stats_mutex_);
             stats_.step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         }
     }
@@ -219,7 +215,7 @@ void Scheduler::admit() {
     }
 }
 
-void Scheduler::step() {
+bool Scheduler::step() {
     // 1. Cancelled requests leave first, so their blocks serve this step.
     auto drop_cancelled = [&](auto& list) {
         for (auto it = list.begin(); it != list.end();) {
@@ -238,7 +234,7 @@ void Scheduler::step() {
 
     // 2. Admission, in arrival order (preempted requests wait at the front).
     admit();
-    if (running_.empty()) return;
+    if (running_.empty()) return false;
 
     // 3. Packing. Decode tokens first claim their share of the budget; prompt chunks share the rest.
     KvBlockTable& kv = *s_.kv;
@@ -297,7 +293,7 @@ void Scheduler::step() {
         if (!decode) prefill_budget -= n;
         ++i;
     }
-    if (batch.sequences.empty()) return;
+    if (batch.sequences.empty()) return false;
 
     // 4. One forward pass for everyone; an error there fails the requests it carried.
     const auto t_forward = std::chrono::steady_clock::now();
@@ -312,7 +308,7 @@ void Scheduler::step() {
         const auto error = std::current_exception();
         for (auto& e : running_) fail(e, error);
         running_.clear();
-        return;
+        return false;
     }
     {
         std::lock_guard lock(stats_mutex_);
@@ -325,6 +321,7 @@ void Scheduler::step() {
         deliver(*it);
         it = done ? running_.erase(it) : it + 1;
     }
+    return true;
 }
 
 void Scheduler::update_stats() {

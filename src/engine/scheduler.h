@@ -74,7 +74,7 @@ private:
     };
 
     void loop();
-    void step();  // with s_.mutex held
+    bool step();  // with s_.mutex held; whether it ran a forward pass
     void admit();
     void preempt(Entry& e);
     void release(Entry& e);
