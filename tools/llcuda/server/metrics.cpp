@@ -46,11 +46,8 @@ void Metrics::inter_token(double seconds) {
 std::string Metrics::prometheus(const SchedulerStats& s, uint32_t in_flight) const {
     std::lock_guard lock(mutex_);
     std::string out;
-    auto counter = [&](const char* name, const char* help, uint64_t v) {
+    auto counter = [&](const char* name, const char* help, auto v) {  // counts, or seconds as a double
         out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
-    };
-    auto seconds_counter = [&](const char* name, const char* help, double v) {
-        out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {:.6f}\n", name, help, name, name, v);
     };
     auto gauge = [&](const char* name, const char* help, uint64_t v) {
         out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, v);
@@ -74,11 +71,10 @@ std::string Metrics::prometheus(const SchedulerStats& s, uint32_t in_flight) con
     counter("llcuda_prefix_cache_hits_total", "Prompt tokens whose keys/values came from the prefix cache.", s.prefix_cache_hits);
     counter("llcuda_preemptions_total", "Sequences preempted (KV dropped, recomputed later).", s.preemptions);
     counter("llcuda_forward_passes_total", "Batched forward passes run by the scheduler.", s.steps);
-    seconds_counter("llcuda_step_seconds_total",
-                    "Wall time of the scheduler's steps: packing, forward pass, sampling, delivery.", s.step_seconds);
-    seconds_counter("llcuda_forward_seconds_total",
-                    "Of that, the forward passes and sampling (until the sampled ids are on the host).",
-                    s.forward_seconds);
+    counter("llcuda_step_seconds_total",
+            "Wall time of the scheduler's steps: packing, forward pass, sampling, delivery.", s.step_seconds);
+    counter("llcuda_forward_seconds_total",
+            "Of that, the forward passes and sampling (until the sampled ids are on the host).", s.forward_seconds);
     ttft_.write(out, "llcuda_time_to_first_token_seconds", "Time from request arrival to the first generated token.");
     itl_.write(out, "llcuda_inter_token_latency_seconds", "Time between consecutive generated tokens of a request.");
     return out;
