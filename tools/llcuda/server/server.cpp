@@ -324,11 +324,12 @@ int Server::run() {
     http.set_read_timeout(o_.timeout_s, 0);
     http.set_write_timeout(o_.timeout_s, 0);
     http.set_keep_alive_timeout(5);
-    // The listening socket, to widen its accept queue once bound (widen_accept_queue).
-    std::atomic<int> listening_fd{-1};
+    // The listening socket, to widen its accept queue once bound (widen_accept_queue); the hook
+    // runs in this thread, inside bind_to_port.
+    int listening_fd = -1;
     http.set_socket_options([&listening_fd](socket_t sock) {
         httplib::default_socket_options(sock);
-        listening_fd = int(sock);
+        listening_fd = sock;
     });
 
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
