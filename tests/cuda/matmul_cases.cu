@@ -157,13 +157,18 @@ DeviceMatrix clone(const DeviceMatrix& w) {
     return c;
 }
 
-enum class XKind { Uniform, Huge, Tiny, MixedGroups };
+enum class XKind { Uniform, Huge, Tiny, MixedGroups, FirstRowZero };
 
 std::vector<float> make_x(XKind kind, uint32_t n, uint32_t cols) {
     switch (kind) {
         case XKind::Uniform: return random_floats(uint64_t(n) * cols, -1.0f, 1.0f);
         case XKind::Huge: return random_floats(uint64_t(n) * cols, -3.0e4f, 3.0e4f);    // past f16's 65504 once multiplied
         case XKind::Tiny: return random_floats(uint64_t(n) * cols, -1.0e-6f, 1.0e-6f);  // f16 subnormal range
+        case XKind::FirstRowZero: {  // a token whose row is all zeros (a padded or silent position)
+            std::vector<float> x = random_floats(uint64_t(n) * cols, -1.0f, 1.0f);
+            std::fill(x.begin(), x.begin() + cols, 0.0f);
+            return x;
+        }
         case XKind::MixedGroups: {  // one 256-column group 10^4 times larger than the rest
             std::vector<float> x = random_floats(uint64_t(n) * cols, -1.0f, 1.0f);
             for (uint32_t t = 0; t < n; ++t)
@@ -387,6 +392,14 @@ std::vector<OpCase> matmul_cases() {
         cases.push_back({"matmul_fused", "q4_K 1001x2048 n=" + std::to_string(n) + " x=huge +norm", n <= 8 ? kMatvecTol : kGemmTol,
                          [=](bool timed) { return run_matmul(GgmlType::Q4_K, 1001, 2048, n, XKind::Huge, false, timed, kFuseNorm); }});
     }
+    // A token whose row is all zeros, under a norm: its rms is 1/sqrt(eps), and its outputs must be
+    // zeros, not the NaN of an overflowed scale, in every product path (1-8 tokens, gemm_tile4, the
+    // dequantized band).
+    for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q4_0, GgmlType::Q6_K})
+        for (uint32_t n : {3u, 17u, 64u})
+            cases.push_back({"matmul_fused", std::string(ggml_type_name(t)) + " 1001x2048 n=" + std::to_string(n) + " x=first row zero +norm",
+                             n <= 8 ? kMatvecTol : kGemmTol,
+                             [=](bool timed) { return run_matmul(t, 1001, 2048, n, XKind::FirstRowZero, false, timed, kFuseNorm); }});
     // Q4_0/Q4_K above 8 tokens: gemm_tile4 (the 16- and 32-token tiles up to 32 tokens, then
     // several 64-token blocks with a partial last one) up to 128 tokens, then
     // the chunk-wise f16 dequantization + cuBLAS (dequant_tile4.cu), also with a half-filled last

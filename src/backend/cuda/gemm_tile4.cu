@@ -373,6 +373,18 @@ __global__ void reduce_splits_kernel(const float* __restrict__ partial, uint32_t
     }
 }
 
+// The exponent field e of the power of two 2^(e - 136) that act_to_f16 divides a token's row by:
+// e = m's exponent field puts the row's largest |x * w * rms| = m in [512, 1024). Clamped so that
+// 2^(136 - e) and its inverse are normal floats, and so that the scale 2^(136 - e) * rms stays
+// finite: a row of zeros under a norm has m = 0 and rms = 1/sqrt(eps) (316 at eps 1e-5), and
+// 2^126 * 316 overflowed to inf, making 0 * inf = NaN of every output of that token. rms < 2^(r -
+// 126) for its exponent field r, so e >= r - 116 keeps the scale below 2^126.
+__device__ __forceinline__ int act_scale_exponent(float m, float rms) {
+    const int m_exp = int((__float_as_uint(m) >> 23) & 0xFF);
+    const int rms_exp = int((__float_as_uint(rms) >> 23) & 0xFF);
+    return min(254, max(max(10, rms_exp - 116), m_exp));
+}
+
 // One block per token: see the file comment (kernel 1).
 __global__ void act_to_f16_kernel(const float* __restrict__ x, uint32_t n_cols, const float* __restrict__ nw,
                                   float eps, uint32_t ldk, bool sums, __half* __restrict__ x16,
@@ -399,8 +411,7 @@ __global__ void act_to_f16_kernel(const float* __restrict__ x, uint32_t n_cols, 
     for (int w = 0; w < n_warps; ++w) m = fmaxf(m, red[0][w]), ss += red[1][w];
     const float rms = nw ? 1.0f / sqrtf(ss / float(n_cols) + eps) : 1.0f;
     m *= rms;
-    // s = 2^(136 - E) puts m (exponent field E) in [512, 1024); clamped so that s and 1/s are normal.
-    const int e = min(254, max(10, int((__float_as_uint(m) >> 23) & 0xFF)));
+    const int e = act_scale_exponent(m, rms);
     const float s = __uint_as_float(uint32_t(263 - e) << 23) * rms;
     if (threadIdx.x == 0) invs[tok] = __uint_as_float(uint32_t(e - 9) << 23);
     // 32 consecutive columns per lane group of 4 lanes x 8 columns: each warp writes 256 columns
