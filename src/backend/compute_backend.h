@@ -151,6 +151,9 @@ public:
     // Runs the batch; throws llcuda::Error (InvalidArgument for a malformed batch, OutOfMemory,
     // Internal for a device fault), after which the KV contents of the batch's sequences are undefined.
     virtual void forward(const Batch& batch) = 0;
+    // Whether forward() only queues the pass and returns while the device computes it (the reads
+    // of its results wait). A caller may then do host work in the pass's shadow.
+    virtual bool forward_returns_early() const { return false; }
     // The logits of the last forward pass: n_logit_rows() x n_vocab floats, row-major, on the host.
     virtual void copy_logits(std::vector<float>& out) = 0;
     // The most likely token of each logits row (ties: the lowest id), computed where the logits live.

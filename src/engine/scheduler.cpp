@@ -1,6 +1,8 @@
 #include "engine/scheduler.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -8,7 +10,18 @@
 
 namespace llcuda {
 
-Scheduler::Scheduler(InferenceEngine::State& s) : s_(s) {
+namespace {
+
+// LLCUDA_DEFER_NOTIFY=0|1 overrides the default (deferred where forward() returns early), for A/B runs.
+bool defer_wakeups_for(const ComputeBackend& backend) {
+    const char* v = std::getenv("LLCUDA_DEFER_NOTIFY");
+    if (v && (std::string(v) == "0" || std::string(v) == "1")) return std::string(v) == "1";
+    return backend.forward_returns_early();
+}
+
+}  // namespace
+
+Scheduler::Scheduler(InferenceEngine::State& s) : s_(s), defer_wakeups_(defer_wakeups_for(*s.backend)) {
     update_stats();
     thread_ = std::thread([this] { loop(); });
 }
@@ -102,6 +115,7 @@ SchedulerStats Scheduler::stats() const {
 void Scheduler::loop() {
     for (;;) {
         std::deque<std::shared_ptr<Job>> arrived;
+        if (running_.empty() && waiting_.empty()) flush_wakeups();  // the wait below may block
         {
             std::unique_lock lock(queue_mutex_);
             queue_cv_.wait(lock, [&] { return stop_ || !incoming_.empty() || !running_.empty() || !waiting_.empty(); });
@@ -110,7 +124,11 @@ void Scheduler::loop() {
         }
         for (auto& job : arrived) waiting_.push_back(Entry{std::move(job)});
         const auto t0 = std::chrono::steady_clock::now();
-        std::lock_guard engine_lock(s_.mutex);  // score() and bench() run between steps
+        std::unique_lock engine_lock(s_.mutex, std::try_to_lock);  // score() and bench() run between steps
+        if (!engine_lock.owns_lock()) {  // they may take long: nobody waits on us meanwhile
+            flush_wakeups();
+            engine_lock.lock();
+        }
         bool forwarded = false;
         try {
             forwarded = step();
@@ -119,6 +137,7 @@ void Scheduler::loop() {
             for (auto& e : running_) fail(e, error);
             running_.clear();
         }
+        if (!forwarded) flush_wakeups();  // no pass queued to hide them behind
         update_stats();
         if (forwarded) {
             std::lock_guard lock(stats_mutex_);
@@ -126,6 +145,7 @@ void Scheduler::loop() {
         }
     }
     // Shutting down: nobody will run what is left.
+    flush_wakeups();
     std::lock_guard engine_lock(s_.mutex);
     const auto error = std::make_exception_ptr(Error(ErrorKind::InvalidArgument, "the engine was unloaded"));
     for (auto& e : running_) fail(e, error);
@@ -166,7 +186,17 @@ void Scheduler::deliver(Entry& e) {
         }
     }
     if (r.done) update_stats();  // the caller wakes to gauges that no longer count its blocks
-    e.job->cv.notify_all();
+    wake(e.job);
+}
+
+void Scheduler::wake(const std::shared_ptr<Job>& job) {
+    if (defer_wakeups_) pending_wakeups_.push_back(job);
+    else job->cv.notify_all();
+}
+
+void Scheduler::flush_wakeups() {
+    for (const auto& job : pending_wakeups_) job->cv.notify_all();
+    pending_wakeups_.clear();
 }
 
 void Scheduler::fail(Entry& e, std::exception_ptr error) {
@@ -299,6 +329,7 @@ bool Scheduler::step() {
     const auto t_forward = std::chrono::steady_clock::now();
     try {
         s_.backend->forward(batch);
+        flush_wakeups();  // the last step's callers, while the device runs this pass
         for (auto& [r, n_fed] : fed) r->n_fed = n_fed;
         if (s_.options.prefix_cache) {
             for (auto& e : running_) kv.publish(e.seq, e.job->request->tokens, e.job->request->n_fed);

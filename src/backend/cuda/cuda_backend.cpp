@@ -94,6 +94,7 @@ public:
 
     std::string name() const override { return "cuda"; }
     void forward(const Batch& batch) override;
+    bool forward_returns_early() const override { return true; }  // kernels (or a graph) queued on stream_
     void copy_logits(std::vector<float>& out) override;
     std::vector<int32_t> argmax() override;
     void top_candidates(std::span<const CandidateRequest> requests, std::vector<RowCandidates>& out) override;
