@@ -177,6 +177,7 @@ AttnRun launch_attention(const AttnShape& sh, KvType type, const TestBatch& b, c
     DeviceArray<float> out(uint64_t(n) * sh.n_head * sh.dv);
     out.poison();
     DeviceArray<uint8_t> scratch(attention_scratch_bytes(p, n, b.max_kv_len));
+    CUDA_OK(cudaMemset(scratch.get(), 0, scratch.size()));  // the contract: zeros before the first call
     const DeviceBatch db = b.view();
     // Where every configuration fits (H100/H200, A100: 160+ KB of shared memory per block), the
     // shape rule decides the kernel; a case named "[tensor cores]" that ends up elsewhere fails.
@@ -190,6 +191,10 @@ AttnRun launch_attention(const AttnShape& sh, KvType type, const TestBatch& b, c
                                  " kernel");
     }
     auto launch = [&] { attention(dq.get(), q_stride, p, db, layer, type, out.get(), scratch.get(), nullptr); };
+    // Twice before checking: the second call must find the split-merge counters as the first
+    // found them (back at zero), as every later decode step and graph replay does.
+    launch();
+    out.poison();
     launch();
     sync_check("attention");
     AttnRun r;
@@ -396,6 +401,8 @@ std::vector<OpCase> attention_cases() {
         add(kLlama, t, {{143, 1}}, false);
         add_opts(kLlama, t, {{40, 1}}, bucket256);     // graph bucket: loop ends at the real position
         add_opts(kLlama, t, {{300, 1}}, bucket1024);   // splits past position 300 are empty
+        add_opts(kLlama, t, {{600, 1}}, bucket256);    // one client served after a 512-token prompt
+        add_opts(kLlama1b, t, {{600, 1}}, bucket256);
         add_opts(kGemmaLocal, t, {{700, 1}}, bucket1024);
         // 40 one-token sequences, n_seqs known: the tensor-core decode config where it covers the
         // shape (4+ sequences), the CUDA-core kernel's batched-decode plan where it does not (head

@@ -214,7 +214,10 @@ CudaBackend::CudaBackend(const ModelConfig& c, const ModelWeights& w, const KvCa
         layers_[il].kv.v = static_cast<uint8_t*>(kv_pools_.back().get()) + k_bytes;
     }
     const uint64_t scratch = attention_scratch_bytes(ap, uint32_t(T), uint32_t(std::min<uint64_t>(slots, UINT32_MAX)));
-    if (scratch > 0) attn_scratch_ = DeviceBuffer(scratch, "attention scratch");
+    if (scratch > 0) {
+        attn_scratch_ = DeviceBuffer(scratch, "attention scratch");
+        CUDA_CHECK(cudaMemset(attn_scratch_.get(), 0, scratch));  // its merge counters start at zero
+    }
 }
 
 // Asks opt_.size_kv_pool for the block count, reporting the memory free now less the attention

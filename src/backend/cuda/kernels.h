@@ -153,7 +153,8 @@ struct AttentionParams {
 // Causal attention of every batch token over its sequence's cached positions [lo, pos]:
 // out (n_tokens x n_head * head_dim_v) from q (n_tokens x q_stride). Reads K/V through the page
 // tables; splits long contexts over several blocks (flash-decoding) using `scratch`
-// (attention_scratch_bytes) for the partial results.
+// (attention_scratch_bytes) for the partial results and the merge counters: zero-fill the scratch
+// once before its first use (attention leaves the counters at zero; nothing else may write there).
 uint64_t attention_scratch_bytes(const AttentionParams& p, uint32_t max_tokens, uint32_t max_kv_len);
 void attention(const float* q, uint32_t q_stride, const AttentionParams& p, const DeviceBatch& batch, KvLayer kv,
                KvType kv_type, float* out, void* scratch, cudaStream_t stream);

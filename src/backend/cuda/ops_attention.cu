@@ -28,6 +28,13 @@
 //
 // A tile's tokens may belong to different sequences (a ragged batch); the block then handles each
 // run of same-sequence tokens in turn, so K/V rows are only shared within one page table.
+//
+// Merging splits. Where a block holds one token (decode plans), the split blocks of a (token, head
+// chunk) count themselves on a counter in the scratch once their partials are written, and the
+// last one merges every split's partial into the output (and puts the counter back to zero for
+// the next call or graph replay). The separate merge kernel, which tiled plans still use, costs a
+// kernel boundary after the last split; one client decoding after a 512-token prompt (Llama-3-8B,
+// 16 splits of 48 positions) spent about as long there as in the splits themselves.
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -55,6 +62,10 @@ constexpr uint32_t kMaxTailSplits = 4;    // splits of a decode grid that fills 
 constexpr uint64_t kChunkedHeadsMaxKvBytes = uint64_t(16) << 20;  // see make_plan's small_grid
 constexpr uint32_t kShortSteps = 6;       // contexts covered in this many 8-warp steps skip splitting
 constexpr int kCombineThreads = 256;
+// Merge counters at the start of the scratch, one per block column of a split grid (grid x); a
+// grid wider than this uses the merge kernel instead.
+constexpr uint32_t kMergeCounters = 16384;
+constexpr uint64_t kMergeCounterBytes = uint64_t(kMergeCounters) * sizeof(uint32_t);
 constexpr float kLog2e = 1.4426950408889634f;
 
 // Positions each lane group loads per step (one K and one V row part each, double-buffered), as
@@ -138,6 +149,10 @@ uint32_t tail_splits() {  // LLCUDA_ATTN_TAIL=1 turns the tail splits off (A/B)
     static const uint32_t cap = env_knob("LLCUDA_ATTN_TAIL", kMaxTailSplits);
     return std::max(1u, std::min(cap, kMaxSplits));
 }
+bool fused_merge_enabled() {  // LLCUDA_ATTN_FUSED_MERGE=0: the merge kernel always (A/B)
+    static const bool on = env_knob("LLCUDA_ATTN_FUSED_MERGE", 1) != 0;
+    return on;
+}
 uint32_t short_steps() {
     static const uint32_t steps = env_knob("LLCUDA_ATTN_SHORT", kShortSteps);
     return steps;
@@ -207,6 +222,7 @@ struct Args {
     float* out;
     float* part_acc;  // (n_tokens, n_head, n_splits, dv)
     float* part_ml;   // (n_tokens, n_head, n_splits, 2): running max (base 2), sum
+    uint32_t* merge_counters;  // (grid x) zeros, or nullptr: the merge kernel runs after this one
 };
 
 // A hint that the 128-byte line at p will be read soon: fetched into L2 without using a register.
@@ -286,6 +302,44 @@ struct RowPart {
     }
 };
 
+// The output rows of a block column (n_rows (token, head) rows from token t0, heads from head0, hc
+// a token) from every split's partial: the same weighting as attention_combine_kernel, as one
+// online pass over the splits per (row, column). Partials of other blocks are read from L2 (__ldcg:
+// this SM's L1 may not have seen them).
+// Not inlined: the main loop's register budget stays as it was (the merge runs once, at the end).
+__device__ __noinline__ void merge_split_rows(const float* part_acc, const float* part_ml, float* out, uint32_t n_splits,
+                                              uint32_t dv, uint32_t n_head, uint32_t t0, uint32_t head0, uint32_t hc,
+                                              uint32_t n_rows) {
+    for (uint32_t idx = threadIdx.x; idx < n_rows * dv; idx += blockDim.x) {
+        const uint32_t r = idx / dv, d = idx % dv;
+        const uint64_t row = uint64_t(t0 + r / hc) * n_head + head0 + r % hc;
+        const float* ml = part_ml + row * n_splits * 2;
+        const float* acc = part_acc + row * n_splits * dv + d;
+        float m = -INFINITY, num = 0.0f, den = 0.0f;
+        for (uint32_t s0 = 0; s0 < n_splits; s0 += 4) {
+            float ms[4], ls[4], xs[4];
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {  // all loads of four splits in flight at once
+                const uint32_t sp = s0 + uint32_t(k);
+                const bool in = sp < n_splits;
+                ms[k] = in ? __ldcg(ml + 2 * sp) : -INFINITY;
+                ls[k] = in ? __ldcg(ml + 2 * sp + 1) : 0.0f;
+                xs[k] = in ? __ldcg(acc + uint64_t(sp) * dv) : 0.0f;
+            }
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {
+                if (ms[k] == -INFINITY) continue;  // an empty split (past the context)
+                const float m_new = fmaxf(m, ms[k]);
+                const float fa = m == -INFINITY ? 0.0f : exp2f(m - m_new), fb = exp2f(ms[k] - m_new);
+                num = num * fa + xs[k] * fb;
+                den = den * fa + ls[k] * fb;
+                m = m_new;
+            }
+        }
+        out[row * dv + d] = den > 0.0f ? num / den : 0.0f;
+    }
+}
+
 template <int D, int R, int W, KvType kType>
 __global__ void __launch_bounds__(W * 32, min_blocks(R, W)) attention_kernel(const Args a) {
     constexpr int L = D / 8;   // lanes per position
@@ -295,6 +349,7 @@ __global__ void __launch_bounds__(W * 32, min_blocks(R, W)) attention_kernel(con
     static_assert(W * R * D <= 8192, "merge buffer over 32 KB");
     __shared__ float s_acc[W][R][D];
     __shared__ float s_m[W][R], s_l[W][R];
+    __shared__ bool s_merges;  // this block is its column's last split: it merges them all
 
     const uint32_t warp = threadIdx.x / 32, lane = threadIdx.x % 32, sub = lane / L, li = lane % L;
     const uint32_t dim0 = li * 8;
@@ -541,6 +596,19 @@ __global__ void __launch_bounds__(W * 32, min_blocks(R, W)) attention_kernel(con
                 }
             }
         }
+        if (a.n_splits > 1 && a.merge_counters) {  // one run per block (decode plans only)
+            __threadfence();  // this block's partials reach L2 before it counts itself
+            __syncthreads();
+            if (threadIdx.x == 0) {
+                s_merges = atomicAdd(&a.merge_counters[blockIdx.x], 1u) + 1 == a.n_splits;
+                if (s_merges) a.merge_counters[blockIdx.x] = 0;  // every split has counted: back to zero
+            }
+            __syncthreads();
+            if (s_merges) {
+                __threadfence();
+                merge_split_rows(a.part_acc, a.part_ml, a.out, a.n_splits, a.dv, a.n_head, t0, head0, hc, n_rows);
+            }
+        }
         __syncthreads();  // shared memory is reused by the next run
         t0 = t1;
     }
@@ -680,7 +748,7 @@ uint64_t attention_scratch_bytes(const AttentionParams& p, uint32_t max_tokens, 
             }
         }
     }
-    return bytes;
+    return kMergeCounterBytes + bytes;  // the merge counters, then either kernel's partials
 }
 
 void attention(const float* q, uint32_t q_stride, const AttentionParams& p, const DeviceBatch& batch, KvLayer kv,
@@ -691,9 +759,12 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
     // f16 and q8_0 caches at the shapes the tensor-core kernel covers go there (ops_attention_mma.cu
     // says which); other head dims, groups over 8, short decode contexts of 1-3 sequences and tiny
     // batches stay here.
+    // The scratch starts with the merge counters (zeros between calls); partials come after them.
+    uint32_t* const merge_counters = static_cast<uint32_t*>(scratch);
+    void* const partials = scratch ? static_cast<uint8_t*>(scratch) + kMergeCounterBytes : nullptr;
     if (attention_uses_mma(p, kv_type, batch.n_tokens, batch.n_seqs, batch.max_kv_len, q, q_stride) &&
         (reinterpret_cast<uintptr_t>(out) & 7u) == 0) {
-        attention_mma(q, q_stride, p, batch, kv, kv_type, out, scratch, stream);
+        attention_mma(q, q_stride, p, batch, kv, kv_type, out, partials, stream);
         return;
     }
     const Plan plan = make_plan(p, kv_type, batch.n_tokens, batch.n_seqs, batch.max_kv_len, sm_count());
@@ -732,16 +803,19 @@ void attention(const float* q, uint32_t q_stride, const AttentionParams& p, cons
     a.split_len = plan.split_len;
     a.out = out;
     const uint64_t n_parts = uint64_t(batch.n_tokens) * p.n_head * plan.n_splits;
-    a.part_acc = static_cast<float*>(scratch);
+    a.part_acc = static_cast<float*>(partials);
     a.part_ml = plan.n_splits > 1 ? a.part_acc + n_parts * p.head_dim_v : nullptr;
 
     const dim3 grid(plan.n_tiles * p.n_head_kv * plan.n_chunks, plan.n_splits);
+    // In-kernel merge where every block holds one run (one token a tile) and a counter per column.
+    const bool fused_merge = plan.n_splits > 1 && plan.tokens_per_tile == 1 && grid.x <= kMergeCounters && fused_merge_enabled();
+    a.merge_counters = fused_merge ? merge_counters : nullptr;
     switch (padded_dim(p)) {
         case 64: launch_dim<64>(a, plan, grid, kv_type, stream); break;
         case 128: launch_dim<128>(a, plan, grid, kv_type, stream); break;
         default: launch_dim<256>(a, plan, grid, kv_type, stream); break;
     }
-    if (plan.n_splits > 1) {
+    if (plan.n_splits > 1 && !fused_merge) {
         launch_stream_kernel(attention_combine_kernel, dim3(unsigned(uint64_t(batch.n_tokens) * p.n_head)),
                              dim3(kCombineThreads), 0, stream, "attention (split combine)",
                              static_cast<const float*>(a.part_acc), static_cast<const float*>(a.part_ml),
