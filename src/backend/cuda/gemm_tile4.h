@@ -1,5 +1,6 @@
 // Tensor-core matrix products for more than 8 tokens straight from the 4-bit tile layout (Q4_0,
-// Q4_K); see gemm_tile4.cu. Used by matmul() (matmul.cu), which owns the scratch buffers.
+// Q4_K); see gemm_tile4.cu (the activations' preparation: act_to_f16.cu). Used by matmul()
+// (matmul.cu), which owns the scratch buffers.
 #pragma once
 
 #include <cuda_fp16.h>
