@@ -194,21 +194,29 @@ struct StageCopies {
     }
 };
 
-// The 6-bit scales (sc) and mins (m) of a Q4_K super-block head as bytes: [0] = j 0..3, [1] = j 4..7.
+// The 6-bit scales (sc) and mins (m) of a Q4_K super-block head as bytes: [0] = j 0..3, [1] = j
+// 4..7. Only each byte's low 6 bits are the value: the bits above are left for the one mask that
+// six_bit_pair applies anyway (sc[0] and m[0] are then the head's words as they are, and the
+// high bits of j 4..7 join their low nibbles in one bit-select each).
 struct Q4KScales {
     uint32_t sc[2], m[2];
 };
 __device__ __forceinline__ Q4KScales unpack_q4k(const uint4& h) {
+    constexpr uint32_t kLowNibbles = 0x0F0F0F0Fu;
     Q4KScales s;
-    s.sc[0] = h.y & 0x3F3F3F3Fu;
-    s.sc[1] = (h.w & 0x0F0F0F0Fu) | ((h.y >> 2) & 0x30303030u);
-    s.m[0] = h.z & 0x3F3F3F3Fu;
-    s.m[1] = ((h.w >> 4) & 0x0F0F0F0Fu) | ((h.z >> 2) & 0x30303030u);
+    s.sc[0] = h.y;
+    s.sc[1] = (h.w & kLowNibbles) | ((h.y >> 2) & ~kLowNibbles);
+    s.m[0] = h.z;
+    s.m[1] = ((h.w >> 4) & kLowNibbles) | ((h.z >> 2) & ~kLowNibbles);
     return s;
 }
-// Byte j of the pair (a select, not an indexed load: a run-time j must not put w in local memory).
-__device__ __forceinline__ float byte_of(const uint32_t (&w)[2], int j) {
-    return float(((j >= 4 ? w[1] : w[0]) >> (8 * (j & 3))) & 0xFF);
+// The 6-bit values v of two bytes of the 8 in (w0, w1) as the mantissas of an f16 pair with the
+// exponents of `exps`: sel puts the byte of the low half in bits 0..7 and that of the high half in
+// bits 16..23 (one PRMT; __byte_perm's selector), one LOP3 keeps their 6 bits and ORs in the
+// exponents. With 1024 (0x6400) that half is 1024 + v, with 64 (0x5400) 64 + v / 16: subtracting
+// 1024 or 64 then gives v or v / 16 exactly, with no int -> float conversion.
+__device__ __forceinline__ __half2 six_bit_pair(uint32_t w0, uint32_t w1, uint32_t sel, uint32_t exps) {
+    return fields_as_mantissas(__byte_perm(w0, w1, sel), 0x003F003Fu, exps);
 }
 
 // One unit from a stage: acc[r][n] += A(tile 2*warp + r) x B(n-tile n).
@@ -229,6 +237,8 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
     float dq[2][2], dm[2][2];  // [tile][row g, row g+8]: d, dmin
     uint32_t am[2][2];
     if constexpr (Q4K) {
+        const __half2 k1024and64 = __floats2half2_rn(1024.0f, 64.0f), k1024 = __float2half2_rn(1024.0f);
+        const uint32_t min_sel = uint32_t(2 * t) | (uint32_t(2 * t + 1) << 8);  // bytes 2t, 2t + 1 of the 8
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
             const uint4 hg = *reinterpret_cast<const uint4*>(ss + r * 256 + g * 16);
@@ -236,12 +246,16 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
             const Q4KScales sg = unpack_q4k(hg), s8 = unpack_q4k(h8);
             dq[r][0] = f16_bits_to_f32(hg.x), dm[r][0] = f16_bits_to_f32(hg.x >> 16);
             dq[r][1] = f16_bits_to_f32(h8.x), dm[r][1] = f16_bits_to_f32(h8.x >> 16);
+            // (1024 + sc_g, 64 + sc_8 / 16) - (1024, 64)
 #pragma unroll
-            for (int j = 0; j < 8; ++j) ds[r][j] = __floats2half2_rn(byte_of(sg.sc, j), byte_of(s8.sc, j) * (1.0f / 16.0f));
+            for (int j = 0; j < 8; ++j) {
+                const uint32_t sel = (j % 4) | ((4 + j % 4) << 8);  // byte j % 4 of sg's word, then of s8's
+                ds[r][j] = __hsub2(six_bit_pair(sg.sc[j / 4], s8.sc[j / 4], sel, 0x54006400u), k1024and64);
+            }
             // A of the mins mma: row g = (m_2t, m_2t+1), row g+8 likewise, in columns 0..7 (times the
             // sums' f16 high parts) and again in 8..15 (times their low parts)
-            am[r][0] = h2u(__floats2half2_rn(byte_of(sg.m, 2 * t), byte_of(sg.m, 2 * t + 1)));
-            am[r][1] = h2u(__floats2half2_rn(byte_of(s8.m, 2 * t), byte_of(s8.m, 2 * t + 1)));
+            am[r][0] = h2u(__hsub2(six_bit_pair(sg.m[0], sg.m[1], min_sel, 0x64006400u), k1024));
+            am[r][1] = h2u(__hsub2(six_bit_pair(s8.m[0], s8.m[1], min_sel, 0x64006400u), k1024));
         }
     }
     // Q4_K accumulates the unit into c1 (exact integer A), scaled by d once at the end; Q4_0's A
