@@ -512,7 +512,7 @@ constexpr bool kFourStagesFit = 4 * Geom<NP>::kStageBytes <= 232448;
 
 // LLCUDA_GEMM_TILE4_STAGES=2|3|4 forces the pipeline depth where it fits, for A/B runs: two
 // stages let two narrow-tile CTAs share an SM (16 warps instead of 8; not Q4_K at 32 tokens, whose
-// 168 registers a thread allow one), four keep more bytes in flight (16- and 32-token tiles only).
+// more than 128 registers a thread allow one), four keep more bytes in flight (16- and 32-token tiles only).
 // 0 or unset: stages_for (the deepest of 3 and 2 that fits).
 uint32_t stages_override() {
     static const uint32_t v = [] {
