@@ -94,83 +94,129 @@ struct GemmArgs {
     bool accumulate;
 };
 
-// Copies the weights of unit u of the CTA's 16 row tiles (codes and scales) into one stage: no
-// kernel writes them, so this may run before pdl_wait.
+// The copies one thread issues to fill a pipeline stage, planned once per kernel: per unit only the
+// source pointers move (by the unit's bytes) and the stage's base address changes, so the unit loop
+// does no division, no bounds arithmetic and no 64-bit row products.
+//
+// Copies that would read past the matrix or past the tokens are redirected to data that exists
+// (the matrix's last row tile, the last token): their rows of A / columns of B only reach outputs
+// that are never written (rows >= n_rows, tokens >= n_tokens), and a row of A or column of B only
+// meets its own row / column of the product, so they need no zero-fill. The one exception is Q4_0's
+// last unit when the matrix has a number of 64-column chunks that is not a multiple of 4: its
+// missing chunks' scales are zero-filled (d = 0), and their codes are not copied (whatever codes
+// the stage holds, (q - 8) * 0 and the zero activations of those columns add nothing).
 template <bool Q4K, int NP>
-__device__ __forceinline__ void load_stage_weights(uint8_t* st, const GemmArgs& a, uint32_t rt0, uint32_t u) {
+struct StageCopies {
     using G = Geom<NP>;
-    const int tid = threadIdx.x;
-    // codes: 16 tiles x 2048 contiguous bytes (the unit's 4 chunks)
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-        const uint32_t idx = tid + kThreads * i, tl = idx / 128, off = (idx % 128) * 16;
-        const uint32_t rt = rt0 + tl, chunk = u * 4 + off / kTileChunkBytes;
-        const bool ok = rt < a.n_rt && chunk < a.n_c;
-        const uint8_t* src = ok ? a.quant + (uint64_t(rt) * a.n_c + u * 4) * kTileChunkBytes + off : a.quant;
-        cp_async16(st + G::kOffA + tl * 2048 + off, src, ok);
-    }
-    // scales: 16 tiles x 256 bytes
-    {
-        const uint32_t tl = tid / 16, off = (tid % 16) * 16, rt = rt0 + tl;
-        bool ok;
-        const uint8_t* src;
+    static constexpr int kActCopies = int(G::kBN * 32 / kThreads);  // 16-byte activation copies per thread
+
+    // Codes: each warp copies its own two row tiles (2 * warp, 2 * warp + 1): 4 chunks x 512 bytes
+    // each, lane l bytes 16 l.. of every chunk.
+    const uint8_t* code;        // tile 2 * warp, chunk 0 of the next unit to copy, + 16 * lane
+    uint32_t code_next_tile;    // bytes from tile 2 * warp to tile 2 * warp + 1 (clamped to the matrix)
+    uint32_t code_dst;          // [16 tiles][2048 B]: offset of tile 2 * warp, + 16 * lane, in a stage
+    // Scales: 16 tiles x 256 bytes, thread tid bytes 16 tid.. (tile tid / 16).
+    const uint8_t* side;        // the thread's 16 bytes of the next unit
+    uint32_t side_chunk;        // Q4_0: the chunk (0..3) of the unit that those 16 bytes belong to
+    int32_t chunks_left;        // Q4_0: chunks of the matrix from the next unit's first one on
+    // Activations: BN tokens x 512 bytes; copy i is token tid / 32 + 8 i, bytes 16 (tid % 32)...
+    const uint8_t* act;         // x16 + the next unit's first column + 16 (tid % 32) bytes
+    uint32_t act_row[kActCopies];  // byte offset of copy i's token row (clamped to the tokens)
+    uint32_t act_dst;           // offset of token tid / 32, + 16 (tid % 32), in a stage
+    // Q4_K sub-block sums: threads tid < 2 BN copy token tid / 2, high (tid even) or low part.
+    const uint8_t* xsum;
+
+    __device__ __forceinline__ StageCopies(const GemmArgs& a, uint32_t rt0, uint32_t tok0, uint32_t u_begin) {
+        const uint32_t tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+        const uint32_t last_rt = a.n_rt - 1, last_tok = a.n_tokens - 1;
+        const uint64_t tile_bytes = uint64_t(a.n_c) * kTileChunkBytes;
+        const uint32_t rt_a = min(rt0 + 2 * warp, last_rt), rt_b = min(rt0 + 2 * warp + 1, last_rt);
+        code = a.quant + rt_a * tile_bytes + uint64_t(u_begin) * 4 * kTileChunkBytes + lane * 16;
+        code_next_tile = uint32_t((rt_b - rt_a) * tile_bytes);
+        code_dst = G::kOffA + 2 * warp * 2048 + lane * 16;
+
+        const uint32_t rt_s = min(rt0 + tid / 16, last_rt);
         if constexpr (Q4K) {
-            ok = rt < a.n_rt;
-            src = a.side + (uint64_t(rt) * (a.n_c / 4) + u) * kTileQ4_KHeadBytes + off;
+            side = a.side + (uint64_t(rt_s) * (a.n_c / 4) + u_begin) * kTileQ4_KHeadBytes + (tid % 16) * 16;
         } else {
-            ok = rt < a.n_rt && u * 4 + off / kTileQ4_0ScaleBytes < a.n_c;
-            src = a.side + (uint64_t(rt) * a.n_c + u * 4) * kTileQ4_0ScaleBytes + off;
+            side = a.side + (uint64_t(rt_s) * a.n_c + u_begin * 4) * kTileQ4_0ScaleBytes + (tid % 16) * 16;
         }
-        cp_async16(st + G::kOffSide + tl * 256 + off, ok ? src : a.side, ok);
-    }
-}
+        side_chunk = (tid % 16) / 4;
+        chunks_left = int32_t(a.n_c - u_begin * 4);
 
-// Copies the activations of unit u for the CTA's BN tokens (and Q4_K's sub-block sums) into one
-// stage: written by the kernel before, so only after pdl_wait.
-template <bool Q4K, int NP>
-__device__ __forceinline__ void load_stage_acts(uint8_t* st, const GemmArgs& a, uint32_t tok0, uint32_t u) {
-    using G = Geom<NP>;
-    const int tid = threadIdx.x;
-    // activations: BN tokens x 512 bytes
+        act = reinterpret_cast<const uint8_t*>(a.x16 + u_begin * kUnit) + lane * 16;
 #pragma unroll
-    for (int i = 0; i < int(G::kBN * 32 / kThreads); ++i) {
-        const uint32_t idx = tid + kThreads * i, tk = idx / 32, off = (idx % 32) * 16;
-        const bool ok = tok0 + tk < a.n_tokens;
-        const __half* src = ok ? a.x16 + uint64_t(tok0 + tk) * a.ldk + u * kUnit + off / 2 : a.x16;
-        cp_async16(st + G::kOffB + tk * kBRowHalves * 2 + off, src, ok);
-    }
-    if constexpr (Q4K) {
-        if (tid < int(2 * G::kBN)) {  // token tid / 2, high (0) or low (1) parts
-            const uint32_t tk = uint32_t(tid) >> 1, part = uint32_t(tid) & 1;
-            const bool ok = tok0 + tk < a.n_tokens;
-            const __half* src = ok ? a.xsum + uint64_t(tok0 + tk) * a.n_units * 16 + u * 16 + part * 8 : a.xsum;
-            cp_async16(st + G::kOffXs + tk * 32 + part * 16, src, ok);
+        for (int i = 0; i < kActCopies; ++i) act_row[i] = min(tok0 + warp + 8 * i, last_tok) * a.ldk * 2;
+        act_dst = G::kOffB + warp * kBRowHalves * 2 + lane * 16;
+        if constexpr (Q4K) {
+            xsum = reinterpret_cast<const uint8_t*>(a.xsum + (uint64_t(min(tok0 + tid / 2, last_tok)) * a.n_units + u_begin) * 16 +
+                                                    (tid % 2) * 8);
         }
     }
-}
 
-// Copies unit u of the CTA's 16 row tiles and BN tokens into one stage.
-template <bool Q4K, int NP>
-__device__ __forceinline__ void load_stage(uint8_t* st, const GemmArgs& a, uint32_t rt0, uint32_t tok0, uint32_t u) {
-    load_stage_weights<Q4K, NP>(st, a, rt0, u);
-    load_stage_acts<Q4K, NP>(st, a, tok0, u);
-}
+    // Weights of the next unit (codes and scales) into the stage at st, and on to the unit after:
+    // no kernel writes them, so this may run before pdl_wait.
+    __device__ __forceinline__ void weights(uint8_t* st) {
+        const uint8_t* code_b = code + code_next_tile;
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+            // Q4_K: every unit is whole (256-column super-blocks); Q4_0: chunk 0 of a unit always exists
+            if (Q4K || c == 0 || c < chunks_left) {
+                cp_async16(st + code_dst + c * kTileChunkBytes, code + c * kTileChunkBytes, true);
+                cp_async16(st + code_dst + 2048 + c * kTileChunkBytes, code_b + c * kTileChunkBytes, true);
+            }
+        }
+        code += 4 * kTileChunkBytes;
+        if constexpr (Q4K) {
+            cp_async16(st + G::kOffSide + threadIdx.x * 16, side, true);
+            side += kTileQ4_KHeadBytes;
+        } else {
+            // a missing chunk's scales read as zeros, from chunk 0's address (which exists)
+            const bool ok = int32_t(side_chunk) < chunks_left;
+            cp_async16(st + G::kOffSide + threadIdx.x * 16, ok ? side : side - side_chunk * kTileQ4_0ScaleBytes, ok);
+            side += 4 * kTileQ4_0ScaleBytes;
+            chunks_left -= 4;
+        }
+    }
 
-// The 6-bit scales (sc) and mins (m) of a Q4_K super-block head as bytes: [0] = j 0..3, [1] = j 4..7.
+    // Activations of the next unit (and Q4_K's sub-block sums) into the stage at st, and on to the
+    // unit after: written by the kernel before, so only after pdl_wait.
+    __device__ __forceinline__ void acts(uint8_t* st) {
+#pragma unroll
+        for (int i = 0; i < kActCopies; ++i) {
+            cp_async16(st + act_dst + i * 8 * kBRowHalves * 2, act + act_row[i], true);
+        }
+        act += kUnit * 2;
+        if constexpr (Q4K) {
+            if (threadIdx.x < 2 * G::kBN) cp_async16(st + G::kOffXs + threadIdx.x * 16, xsum, true);
+            xsum += 32;
+        }
+    }
+};
+
+// The 6-bit scales (sc) and mins (m) of a Q4_K super-block head as bytes: [0] = j 0..3, [1] = j
+// 4..7. Only each byte's low 6 bits are the value: the bits above are left for the one mask that
+// six_bit_pair applies anyway (sc[0] and m[0] are then the head's words as they are, and the
+// high bits of j 4..7 join their low nibbles in one bit-select each).
 struct Q4KScales {
     uint32_t sc[2], m[2];
 };
 __device__ __forceinline__ Q4KScales unpack_q4k(const uint4& h) {
+    constexpr uint32_t kLowNibbles = 0x0F0F0F0Fu;
     Q4KScales s;
-    s.sc[0] = h.y & 0x3F3F3F3Fu;
-    s.sc[1] = (h.w & 0x0F0F0F0Fu) | ((h.y >> 2) & 0x30303030u);
-    s.m[0] = h.z & 0x3F3F3F3Fu;
-    s.m[1] = ((h.w >> 4) & 0x0F0F0F0Fu) | ((h.z >> 2) & 0x30303030u);
+    s.sc[0] = h.y;
+    s.sc[1] = (h.w & kLowNibbles) | ((h.y >> 2) & ~kLowNibbles);
+    s.m[0] = h.z;
+    s.m[1] = ((h.w >> 4) & kLowNibbles) | ((h.z >> 2) & ~kLowNibbles);
     return s;
 }
-// Byte j of the pair (a select, not an indexed load: a run-time j must not put w in local memory).
-__device__ __forceinline__ float byte_of(const uint32_t (&w)[2], int j) {
-    return float(((j >= 4 ? w[1] : w[0]) >> (8 * (j & 3))) & 0xFF);
+// The 6-bit values v of two bytes of the 8 in (w0, w1) as the mantissas of an f16 pair with the
+// exponents of `exps`: sel puts the byte of the low half in bits 0..7 and that of the high half in
+// bits 16..23 (one PRMT; __byte_perm's selector), one LOP3 keeps their 6 bits and ORs in the
+// exponents. With 1024 (0x6400) that half is 1024 + v, with 64 (0x5400) 64 + v / 16: subtracting
+// 1024 or 64 then gives v or v / 16 exactly, with no int -> float conversion.
+__device__ __forceinline__ __half2 six_bit_pair(uint32_t w0, uint32_t w1, uint32_t sel, uint32_t exps) {
+    return fields_as_mantissas(__byte_perm(w0, w1, sel), 0x003F003Fu, exps);
 }
 
 // One unit from a stage: acc[r][n] += A(tile 2*warp + r) x B(n-tile n).
@@ -191,6 +237,8 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
     float dq[2][2], dm[2][2];  // [tile][row g, row g+8]: d, dmin
     uint32_t am[2][2];
     if constexpr (Q4K) {
+        const __half2 k1024and64 = __floats2half2_rn(1024.0f, 64.0f), k1024 = __float2half2_rn(1024.0f);
+        const uint32_t min_sel = uint32_t(2 * t) | (uint32_t(2 * t + 1) << 8);  // bytes 2t, 2t + 1 of the 8
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
             const uint4 hg = *reinterpret_cast<const uint4*>(ss + r * 256 + g * 16);
@@ -198,12 +246,16 @@ __device__ __forceinline__ void compute_stage(const uint8_t* st, int warp, int l
             const Q4KScales sg = unpack_q4k(hg), s8 = unpack_q4k(h8);
             dq[r][0] = f16_bits_to_f32(hg.x), dm[r][0] = f16_bits_to_f32(hg.x >> 16);
             dq[r][1] = f16_bits_to_f32(h8.x), dm[r][1] = f16_bits_to_f32(h8.x >> 16);
+            // (1024 + sc_g, 64 + sc_8 / 16) - (1024, 64)
 #pragma unroll
-            for (int j = 0; j < 8; ++j) ds[r][j] = __floats2half2_rn(byte_of(sg.sc, j), byte_of(s8.sc, j) * (1.0f / 16.0f));
+            for (int j = 0; j < 8; ++j) {
+                const uint32_t sel = (j % 4) | ((4 + j % 4) << 8);  // byte j % 4 of sg's word, then of s8's
+                ds[r][j] = __hsub2(six_bit_pair(sg.sc[j / 4], s8.sc[j / 4], sel, 0x54006400u), k1024and64);
+            }
             // A of the mins mma: row g = (m_2t, m_2t+1), row g+8 likewise, in columns 0..7 (times the
             // sums' f16 high parts) and again in 8..15 (times their low parts)
-            am[r][0] = h2u(__floats2half2_rn(byte_of(sg.m, 2 * t), byte_of(sg.m, 2 * t + 1)));
-            am[r][1] = h2u(__floats2half2_rn(byte_of(s8.m, 2 * t), byte_of(s8.m, 2 * t + 1)));
+            am[r][0] = h2u(__hsub2(six_bit_pair(sg.m[0], sg.m[1], min_sel, 0x64006400u), k1024));
+            am[r][1] = h2u(__hsub2(six_bit_pair(s8.m[0], s8.m[1], min_sel, 0x64006400u), k1024));
         }
     }
     // Q4_K accumulates the unit into c1 (exact integer A), scaled by d once at the end; Q4_0's A
@@ -315,27 +367,36 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_tile4_kernel(GemmArgs a) {
     // barrier after it also tells every thread that the stage about to be refilled, read in
     // iteration i - 1, is free.
     const uint32_t n = u_end > u_begin ? u_end - u_begin : 0;
+    StageCopies<Q4K, NP> copies(a, rt0, tok0, u_begin);
     // The first stages' weights are requested before waiting for the kernel before (PDL: it may
     // still be running; it never writes weights); they join the first commit group, so "unit i has
     // landed" below still holds for every i.
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
-        if (uint32_t(s) < n) load_stage_weights<Q4K, NP>(smem + s * G::kStageBytes, a, rt0, u_begin + s);
+        if (uint32_t(s) < n) copies.weights(smem + s * G::kStageBytes);
     }
     pdl_wait();  // x16, xsum, invs (and y when accumulating) come from kernels before
     pdl_launch_dependents();
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
-        if (uint32_t(s) < n) load_stage_acts<Q4K, NP>(smem + s * G::kStageBytes, a, tok0, u_begin + s);
+        if (uint32_t(s) < n) copies.acts(smem + s * G::kStageBytes);
         cp_async_commit();
     }
+    // Byte offsets of the stage that unit i is read from and of the one unit i + STAGES - 1 is
+    // copied into (the stage read in iteration i - 1), rotated instead of computed with %.
+    uint32_t read_stage = 0, fill_stage = (STAGES - 1) * G::kStageBytes;
     for (uint32_t i = 0; i < n; ++i) {
         cp_async_wait<STAGES - 2>();
         __syncthreads();
-        const uint32_t next = i + STAGES - 1;
-        if (next < n) load_stage<Q4K, NP>(smem + (next % STAGES) * G::kStageBytes, a, rt0, tok0, u_begin + next);
+        if (i + STAGES - 1 < n) {
+            copies.weights(smem + fill_stage);
+            copies.acts(smem + fill_stage);
+        }
         cp_async_commit();
-        compute_stage<Q4K, NP>(smem + (i % STAGES) * G::kStageBytes, warp, lane, acc);
+        compute_stage<Q4K, NP>(smem + read_stage, warp, lane, acc);
+        fill_stage = read_stage;
+        read_stage += G::kStageBytes;
+        if (read_stage == STAGES * G::kStageBytes) read_stage = 0;
     }
 
     // C fragment: acc[r][n][0..1] = row g, tokens 2t, 2t+1; [2..3] = row g+8.
@@ -379,7 +440,7 @@ constexpr bool kFourStagesFit = 4 * Geom<NP>::kStageBytes <= 232448;
 
 // LLCUDA_GEMM_TILE4_STAGES=2|3|4 forces the pipeline depth where it fits, for A/B runs: two
 // stages let two narrow-tile CTAs share an SM (16 warps instead of 8; not Q4_K at 32 tokens, whose
-// 168 registers a thread allow one), four keep more bytes in flight (16- and 32-token tiles only).
+// more than 128 registers a thread allow one), four keep more bytes in flight (16- and 32-token tiles only).
 // 0 or unset: stages_for (the deepest of 3 and 2 that fits).
 uint32_t stages_override() {
     static const uint32_t v = [] {
@@ -496,6 +557,11 @@ GemmTile4Plan gemm_tile4_plan(const DeviceMatrix& w, uint32_t n_tokens) {
 void gemm_tile4(const DeviceMatrix& w, const GemmTile4Plan& p, const __half* x16, const __half* xsum, const float* invs,
                 uint32_t n_tokens, float* y, bool accumulate, float* partial, cudaStream_t stream) {
     const bool q4k = w.type == GgmlType::Q4_K;
+    // The kernel holds a token row's byte offset in x16 in 32 bits (StageCopies::act_row).
+    if (uint64_t(n_tokens) * p.ldk * 2 > UINT32_MAX) {
+        throw Error(ErrorKind::Unsupported, "gemm_tile4: " + std::to_string(n_tokens) + " tokens x " +
+                                                std::to_string(p.ldk) + " f16 columns exceed 4 GiB");
+    }
     GemmArgs a{};
     a.quant = w.data;
     a.side = w.data + w.aux_offset;
