@@ -218,6 +218,15 @@ class LoadOptions:
     @cuda_graphs.setter
     def cuda_graphs(self, arg: bool, /) -> None: ...
 
+    @property
+    def f16_weight_copies(self) -> bool:
+        """
+        CUDA: keep an f16 copy of each quantized matrix for products of many tokens (more memory, faster prompts).
+        """
+
+    @f16_weight_copies.setter
+    def f16_weight_copies(self, arg: bool, /) -> None: ...
+
 class ChatMessage:
     """One message of a conversation."""
 

@@ -102,7 +102,8 @@ class InferenceEngine:
         ``n_parallel``: sequences generated at once (batch_infer, concurrent calls); 1 keeps the
         backend's default.
         ``options``: ``backend`` ("auto", "cpu", "cuda"), ``n_threads``, ``kv_block_size``,
-        ``prefill_chunk``, ``kv_type`` ("f16", "q8_0"), ``cuda_graphs``. Arguments of the
+        ``prefill_chunk``, ``kv_type`` ("f16", "q8_0"), ``cuda_graphs``, ``f16_weight_copies`` (CUDA:
+        an f16 copy of each quantized matrix for faster prompts, 2 bytes a weight). Arguments of the
         server-based llcuda (auto_start, verbose, batch_size, ...) are accepted and ignored.
         Raises ModelNotFoundError, InvalidArgumentError, FormatError, UnsupportedError, OutOfMemoryError.
         """
@@ -132,7 +133,7 @@ class InferenceEngine:
             if kv_type not in _KV_TYPES:
                 raise InvalidArgumentError(f"kv_type must be one of {sorted(_KV_TYPES)}, not {kv_type!r}")
             o.kv_type = _KV_TYPES[kv_type]
-        for name in ("n_threads", "kv_block_size", "prefill_chunk", "cuda_graphs"):
+        for name in ("n_threads", "kv_block_size", "prefill_chunk", "cuda_graphs", "f16_weight_copies"):
             if name in options:
                 try:
                     setattr(o, name, options.pop(name))

@@ -57,7 +57,9 @@ void bind_load_options(nb::module_& m) {
         .def_rw("prefill_chunk", &LoadOptions::prefill_chunk, "Prompt tokens per forward pass; 0: backend default.")
         .def_rw("max_sequences", &LoadOptions::max_sequences, "Sequences run at once; 0: backend default.")
         .def_rw("kv_type", &LoadOptions::kv_type, "KvCacheType of the CUDA KV cache.")
-        .def_rw("cuda_graphs", &LoadOptions::cuda_graphs, "Replay decode steps from captured CUDA graphs.");
+        .def_rw("cuda_graphs", &LoadOptions::cuda_graphs, "Replay decode steps from captured CUDA graphs.")
+        .def_rw("f16_weight_copies", &LoadOptions::f16_weight_copies,
+                "CUDA: keep an f16 copy of each quantized matrix for products of many tokens (more memory, faster prompts).");
 }
 
 void bind_results(nb::module_& m) {

@@ -55,6 +55,7 @@ std::unique_ptr<ComputeBackend> make_backend(Backend backend, const ModelConfig&
         o.max_batch_tokens = max_step_tokens;
         o.max_logit_rows = max_logit_rows;
         o.use_graphs = options.cuda_graphs;
+        o.f16_weight_copies = options.f16_weight_copies;
         o.size_kv_pool = size_kv_pool;
         return cuda::make_cuda_backend(config, weights, kv, o);
     }

@@ -2,7 +2,8 @@
 
 Checks that each requested sequence count gives one row with the right name and token counts,
 positive rates, S_TG consistent with the mean step time (N tokens per step), no ceiling on the CPU,
-the `-np` alias and the table form, and clear errors for bad counts. Whether the batched greedy
+the `-np` alias and the table form, and clear errors for bad counts and for --f16-weights (GPU
+copies) on the CPU. Whether the batched greedy
 tokens equal each sequence run alone is checked through the C++ API (bench_parallel_test.cpp).
 
 Usage: bench_parallel_cli_test.py PATH/TO/llcuda
@@ -56,7 +57,8 @@ def main():
         check(len(lines) == 1 and "| pp8+tg4 x2 |" in lines[0], f"-np 2 table rows: {lines}")
 
         for args, needle in ((["-p", "8", "--parallel", "0"], "--parallel"), (["--parallel", "2", "-p", "0"], "-p"),
-                             (["--parallel", "2", "-p", "8", "-d", "4"], "-d")):
+                             (["--parallel", "2", "-p", "8", "-d", "4"], "-d"),
+                             (["-p", "8", "-n", "4", "--f16-weights"], "--f16-weights")):
             bad = subprocess.run(common + args, capture_output=True, text=True)
             check(bad.returncode != 0 and needle in bad.stderr,
                   f"{args} must fail naming {needle} (rc {bad.returncode}: {bad.stderr.strip()})")

@@ -184,8 +184,12 @@ enum Fuse : int { kFuseNone = 0, kFuseNorm = 1, kFuseAcc = 2, kFuseBoth = 3 };
 constexpr float kNormEps = 1e-5f;
 
 CaseResult run_matmul(GgmlType type, uint32_t rows, uint32_t cols, uint32_t n, XKind xk, bool random_quants,
-                      bool timed, int fuse = kFuseNone) {
+                      bool timed, int fuse = kFuseNone, bool f16_copy = false) {
     TestMatrix& m = get_matrix(type, rows, cols, random_quants);
+    // With f16_copy the product reads a resident f16 copy of the matrix (attach_f16_copy) where its
+    // token count takes the cuBLAS path; the copy is this call's own, freed at its end.
+    DeviceMatrix w = m.dev;
+    if (f16_copy) attach_f16_copy(w, nullptr);
     std::vector<float> x = make_x(xk, n, cols);
     DeviceArray<float> dx(x), dy(uint64_t(n) * rows);
     // accumulate: y starts as random values of the product's magnitude (else poisoned: all written)
@@ -203,7 +207,7 @@ CaseResult run_matmul(GgmlType type, uint32_t rows, uint32_t cols, uint32_t n, X
     fusion.accumulate = (fuse & kFuseAcc) != 0;
     static MatmulWorkspace* const workspace = new MatmulWorkspace(nullptr);  // one per process, like a backend's
     MatmulWorkspace& ws = *workspace;
-    matmul(m.dev, dx.get(), n, dy.get(), ws, nullptr, fusion);
+    matmul(w, dx.get(), n, dy.get(), ws, nullptr, fusion);
     sync_check("matmul");
     const std::vector<float> y = dy.download();
     if (fuse & kFuseNorm) {  // the reference product reads rms_norm(x) * w, in float64 (cpu::rms_norm's formula)
@@ -234,9 +238,13 @@ CaseResult run_matmul(GgmlType type, uint32_t rows, uint32_t cols, uint32_t n, X
     r.bytes = uint64_t(rows) * row_bytes(type, cols) + (uint64_t(n) * cols + uint64_t(n) * rows) * 4;
     r.flops = 2.0 * rows * cols * n;
     if (timed) {
-        std::vector<DeviceMatrix> copies{m.dev};
+        std::vector<DeviceMatrix> copies{w};
         const uint64_t want = uint64_t(256) << 20;  // > 4x the H100/H200 L2
-        while (copies.size() < 16 && copies.size() * m.dev.bytes < want) copies.push_back(clone(m.dev));
+        const uint64_t bytes_each = f16_copy ? f16_copy_bytes(w) : m.dev.bytes;
+        while (copies.size() < 16 && copies.size() * bytes_each < want) {
+            copies.push_back(clone(m.dev));
+            if (f16_copy) attach_f16_copy(copies.back(), nullptr);
+        }
         size_t i = 0;
         r.median_us =
             time_median_us([&] { matmul(copies[i++ % copies.size()], dx.get(), n, dy.get(), ws, nullptr, fusion); });
@@ -422,6 +430,20 @@ std::vector<OpCase> matmul_cases() {
     for (auto [rows, cols] : {std::pair{28672u, 4096u}, {4096u, 14336u}})
         for (uint32_t n : {16u, 64u}) add(GgmlType::Q8_0, rows, cols, n, XKind::Uniform, true, "gemm_8b");
     for (uint32_t n : {16u, 64u}) add(GgmlType::Q6_K, 128256, 4096, n, XKind::Uniform, true, "gemm_8b");  // output head
+    // Resident f16 copies (LoadOptions::f16_weight_copies): the cuBLAS path multiplies the copy
+    // whole instead of dequantized bands; below its token counts the copy is not read. Tile and rows
+    // layouts, partial last tiles (1001 rows), the fusion, and the 8B prompt shapes (bench).
+    for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::Q8_0, GgmlType::Q5_K, GgmlType::IQ4_XS})
+        for (uint32_t n : {17u, 100u, 300u})
+            for (int fuse : {int(kFuseNone), int(kFuseBoth)})
+                cases.push_back({"matmul_f16copy",
+                                 std::string(ggml_type_name(t)) + " 1001x2048 n=" + std::to_string(n) + (fuse ? " +norm+acc" : ""),
+                                 kGemmTol, [=](bool timed) { return run_matmul(t, 1001, 2048, n, XKind::Uniform, false, timed, fuse, true); }});
+    for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K})
+        for (auto [rows, cols] : {std::pair{6144u, 4096u}, {28672u, 4096u}, {4096u, 14336u}})
+            for (uint32_t n : {256u, 512u})
+                cases.push_back({"gemm_8b", std::string(ggml_type_name(t)) + " " + dims(rows, cols) + " n=" + std::to_string(n) + " f16 copy",
+                                 kGemmTol, [=](bool timed) { return run_matmul(t, rows, cols, n, XKind::Uniform, true, timed, kFuseNone, true); }});
     // The small attention products of a batched decode step (o, q + k stacked, k; v as Q6_K): split-K
     // decides how much of the GPU they use.
     for (auto [rows, cols] : {std::pair{4096u, 4096u}, {5120u, 4096u}, {1024u, 4096u}})

@@ -3,7 +3,7 @@ shows (blocks, tokens, contexts, GiB), as --max-seqs or --kv-blocks size it on t
 is refused with --backend cpu, together with --kv-blocks, and outside [0, 1]. With `cuda` (ctest's
 server_kv_pool_cuda, label gpu) the pool is sized from free GPU memory instead: the default 0.9 and
 --kv-memory 0.5 give pools in the ratio 0.9 : 0.5, far beyond --max-seqs contexts, and the server
-answers.
+answers; --f16-weights (refused on the CPU) leaves a smaller pool.
 
 usage: server_kv_pool_test.py LLCUDA REPO_ROOT [cuda]"""
 import re
@@ -69,6 +69,7 @@ def check_cpu(check, llcuda):
     refused(check, llcuda, ["--backend", "cpu", "--kv-memory", "0.5"], "--kv-memory")
     refused(check, llcuda, ["--kv-blocks", "40", "--kv-memory", "0.5"], "excludes")
     refused(check, llcuda, ["--kv-memory", "1.5"], "--kv-memory")
+    refused(check, llcuda, ["--backend", "cpu", "--f16-weights"], "--f16-weights")
 
 
 def check_cuda(check, llcuda):
@@ -83,6 +84,13 @@ def check_cuda(check, llcuda):
               f"far beyond two contexts, as /metrics says: {half}, {total_half}")
         ratio = int(default[0]) / int(half[0])
         check(1.7 < ratio < 1.9, f"0.9 and 0.5 of the same free memory: ratio {ratio:.3f}")
+    # --f16-weights: the copies (2 bytes a weight of every quantized matrix, SmolLM2's tied head
+    # included: ~0.2 GB) come out of the memory the pool is sized from, and the server answers.
+    copies, total_copies = pool_of(check, llcuda, "-c", 1024, "--max-seqs", 2, "--backend", "cuda", "--f16-weights")
+    print("CUDA pool with --f16-weights:", copies)
+    if default and copies:
+        check(int(copies[0]) < int(default[0]) and total_copies == int(copies[0]),
+              f"a smaller pool than without the copies: {copies[0]} vs {default[0]} blocks")
 
 
 if __name__ == "__main__":

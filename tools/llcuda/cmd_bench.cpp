@@ -37,6 +37,7 @@ struct BenchCliOptions {
     uint64_t seed = 42;
     bool json = false;
     KvCacheType kv_type = KvCacheType::F16;
+    bool f16_weights = false;         // --f16-weights: LoadOptions::f16_weight_copies
     std::vector<uint32_t> parallel;  // --parallel: sequence counts of the batched test (empty: pp/tg)
 };
 
@@ -92,6 +93,7 @@ TestResult run_test(InferenceEngine& engine, const BenchCliOptions& o, bool prom
     t.name = prompt ? fmt::format("pp{}", o.n_prompt) : fmt::format("tg{}", o.n_gen);
     if (o.depth) t.name += fmt::format(" @ d{}", o.depth);
     if (o.kv_type == KvCacheType::Q8_0) t.name += " kv q8_0";
+    if (o.f16_weights) t.name += " f16 weights";
     fmt::print(stderr, "{}: warm-up and {} runs...\n", t.name, o.reps);
     engine.bench(t.n_prompt, t.n_gen, t.depth, o.seed);
     for (uint32_t r = 0; r < o.reps; ++r) {
@@ -217,6 +219,10 @@ int run_bench(BenchCliOptions& o) {
     if (!o.parallel.empty()) check_parallel_options(o);
     if (o.n_prompt == 0 && o.n_gen == 0) throw Error(ErrorKind::InvalidArgument, "nothing to bench: -p and -n are both 0");
     const Backend backend = parse_backend(o.backend);
+    if (o.f16_weights && (backend == Backend::Cpu || (backend == Backend::Auto && query_gpus().devices.empty()))) {
+        throw Error(ErrorKind::InvalidArgument, "--f16-weights keeps f16 copies of the weights on the GPU; this bench "
+                                                "would run on the CPU (no usable GPU, or --backend cpu)");
+    }
     o.model = resolve_model(o.model).string();  // a hub or well-known name is downloaded (default_model.h)
     std::string note;
     std::optional<DeviceCeilings> ceilings = device_ceilings(backend, note);
@@ -230,6 +236,7 @@ int run_bench(BenchCliOptions& o) {
     load.prefill_chunk = std::max<uint32_t>(o.n_prompt, 64);  // the whole prompt in one forward pass
     load.max_sequences = 1;                                   // one sequence: the KV pool is one context
     load.kv_type = o.kv_type;
+    load.f16_weight_copies = o.f16_weights;
     if (!o.parallel.empty()) configure_parallel_load(load, o.parallel, o.n_prompt, o.n_gen);
     const uint64_t free_before = gpu_free_bytes();
     InferenceEngine engine;
@@ -252,7 +259,8 @@ int run_bench(BenchCliOptions& o) {
     std::vector<TestResult> tests;
     std::vector<ParallelTest> parallel;
     if (!o.parallel.empty()) {
-        const std::string suffix = o.kv_type == KvCacheType::Q8_0 ? " kv q8_0" : "";
+        const std::string suffix =
+            std::string(o.kv_type == KvCacheType::Q8_0 ? " kv q8_0" : "") + (o.f16_weights ? " f16 weights" : "");
         for (uint32_t n : o.parallel) {
             parallel.push_back(run_parallel_test(engine, n, o.n_prompt, o.n_gen, o.reps, o.seed, suffix));
             if (ceilings) set_parallel_ceilings(parallel.back(), info, *ceilings);
@@ -291,6 +299,8 @@ void register_bench(CLI::App& app, CommandSlot& slot) {
     slot.app->add_option("-t,--threads", o->threads, "CPU threads (default: all cores)");
     slot.app->add_option("--seed", o->seed, "Seed of the random prompt tokens")->capture_default_str();
     slot.app->add_flag("--json", o->json, "Print the results as JSON");
+    slot.app->add_flag("--f16-weights", o->f16_weights,
+                       "CUDA: also keep each quantized matrix as f16 for products of many tokens (as serve --f16-weights)");
     slot.app->add_option("--kv-type", o->kv_type, "KV-cache element type on the GPU: f16 or q8_0")
         ->transform(CLI::CheckedTransformer(kv_type_names(), CLI::ignore_case))
         ->default_str("f16");

@@ -33,6 +33,7 @@ struct ServeFlags {
     uint32_t prefill_chunk = 0;
     unsigned threads = 0;
     bool no_prefix_cache = false;
+    bool f16_weights = false;
     server::ServeOptions server;
 };
 
@@ -83,9 +84,14 @@ int run_serve(ServeFlags& f) {
     o.kv_memory_fraction = f.kv_blocks ? 0 : f.kv_memory;  // the CPU ignores it (--backend auto without a GPU)
     o.prefill_chunk = f.prefill_chunk;
     o.prefix_cache = !f.no_prefix_cache;
+    o.f16_weight_copies = f.f16_weights;
     // Serving is about many users: the CPU's one-sequence default would serialize them.
     const bool cpu = o.backend == Backend::Cpu || (o.backend == Backend::Auto && query_gpus().devices.empty());
     o.max_sequences = f.max_seqs ? f.max_seqs : (cpu ? 4 : 0);
+    if (f.f16_weights && cpu) {
+        throw Error(ErrorKind::InvalidArgument, "--f16-weights keeps f16 copies of the weights on the GPU; this server "
+                                                "would run on the CPU (no usable GPU, or --backend cpu)");
+    }
     InferenceEngine engine;
     engine.load_model(path, o);
     log_kv_pool(engine, o, f.kv_memory_given);
@@ -119,6 +125,8 @@ void register_serve(CLI::App& app, CommandSlot& slot) {
     kv_blocks->excludes(kv_memory);
     a->add_option("--prefill-chunk", f->prefill_chunk, "Prompt tokens per forward pass (0: backend default)");
     a->add_flag("--no-prefix-cache", f->no_prefix_cache, "Do not reuse the KV cache of earlier prompts");
+    a->add_flag("--f16-weights", f->f16_weights,
+                "CUDA: also keep each quantized matrix as f16 (2 bytes a weight) for faster prompt processing");
     a->add_option("--backend", f->backend, "auto, cpu or cuda")->capture_default_str();
     a->add_option("-t,--threads", f->threads, "CPU threads (0: all cores)");
     a->add_option("--api-key", f->server.api_key, "Require 'Authorization: Bearer KEY' on every route but /health");

@@ -107,6 +107,7 @@ public:
 
 private:
     void check_memory(const ModelWeights& w) const;
+    static uint64_t f16_copies_bytes(const ModelWeights& w);
     void size_kv_pool(const AttentionParams& ap);
     void upload_weights(const ModelWeights& w);
     const float* upload_vector(const std::vector<float>& v);
@@ -254,6 +255,20 @@ CudaBackend::~CudaBackend() {
 
 // Fails before any allocation when the model, the KV pool and the scratch cannot fit, naming the
 // bytes needed and free, instead of failing halfway through the upload.
+// What attach_f16_copy will allocate for the matrices the products read (f16_copy_bytes' rule on
+// the host views; the output head once, tied or not).
+uint64_t CudaBackend::f16_copies_bytes(const ModelWeights& w) {
+    auto copy = [](const MatrixView& m) -> uint64_t {
+        if (!m.present() || m.type == GgmlType::F16 || m.type == GgmlType::F32 || m.type == GgmlType::BF16) return 0;
+        return m.n_rows * m.n_cols * 2;
+    };
+    uint64_t bytes = copy(w.output.present() ? w.output : w.token_embd);
+    for (const auto& l : w.layers) {
+        for (const MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) bytes += copy(*m);
+    }
+    return bytes;
+}
+
 void CudaBackend::check_memory(const ModelWeights& w) const {
     uint64_t need = w.token_embd.n_rows * w.token_embd.row_bytes;
     if (w.output.present() && w.output.data != w.token_embd.data) need += w.output.n_rows * w.output.row_bytes;
@@ -262,6 +277,7 @@ void CudaBackend::check_memory(const ModelWeights& w) const {
             if (m->present()) need += m->n_rows * m->row_bytes;
         }
     }
+    if (opt_.f16_weight_copies) need += f16_copies_bytes(w);
     need += kv_shape_.n_slots() * kv_bytes_per_position();
     const uint64_t T = opt_.max_batch_tokens;
     need += T * (3ull * c_.n_embd + 4ull * c_.n_ff + 2ull * c_.n_head * c_.head_dim_k) * 4 +
@@ -270,10 +286,11 @@ void CudaBackend::check_memory(const ModelWeights& w) const {
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
     if (need > free_bytes) {
         throw Error(ErrorKind::OutOfMemory,
-                    fmt::format("the model needs {:.2f} GiB of GPU memory (weights, KV cache for {} positions, scratch) "
+                    fmt::format("the model needs {:.2f} GiB of GPU memory (weights{}, KV cache for {} positions, scratch) "
                                 "but only {:.2f} GiB of {:.2f} GiB are free; use a smaller context (-c), fewer "
                                 "sequences, a q8_0 KV cache or a smaller quantization",
-                                double(need) / (1ull << 30), kv_shape_.n_slots(), double(free_bytes) / (1ull << 30),
+                                double(need) / (1ull << 30), opt_.f16_weight_copies ? " and their f16 copies" : "",
+                                kv_shape_.n_slots(), double(free_bytes) / (1ull << 30),
                                 double(total) / (1ull << 30)));
     }
 }
@@ -341,6 +358,14 @@ void CudaBackend::upload_weights(const ModelWeights& w) {
         d.post_attn_norm = upload_vector(l.post_attn_norm);
         d.ffn_norm = upload_vector(l.ffn_norm);
         d.post_ffn_norm = upload_vector(l.post_ffn_norm);
+    }
+    if (opt_.f16_weight_copies) {
+        attach_f16_copy(output_, stream_);  // a tied head gets its own copy; the embedding lookup reads the codes
+        for (LayerOnDevice& d : layers_) {
+            for (DeviceMatrix* m : {&d.wq, &d.wk, &d.wv, &d.wqkv, &d.wqk, &d.wo, &d.ffn_gate, &d.ffn_up, &d.ffn_down}) {
+                attach_f16_copy(*m, stream_);
+            }
+        }
     }
 }
 

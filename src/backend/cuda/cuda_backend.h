@@ -18,6 +18,10 @@ struct CudaBackendOptions {
     uint32_t max_batch_tokens = 512;   // tokens of one forward pass at most
     uint32_t max_logit_rows = 512;     // logits rows of one forward pass at most
     bool use_graphs = true;            // capture decode steps as CUDA graphs and replay them
+    // Keep an f16 copy of every quantized matrix on the device (attach_f16_copy): products of
+    // many tokens (prompt chunks, large batches) skip the per-call dequantization, for ~2 bytes
+    // a weight more memory. Allocated with the weights, before the KV pool is sized.
+    bool f16_weight_copies = false;
     int device = 0;
     // When set, the KV pool is sized once the weights and fixed buffers are allocated: the block
     // count it returns for the memory then free replaces kv.n_blocks, which is only checked up front.

@@ -31,6 +31,11 @@ struct DeviceMatrix {
     uint64_t bytes = 0;
     uint64_t aux_offset = 0;          // layout-specific (e.g. where scales start in `data`)
     std::shared_ptr<void> owner;      // frees `data`
+    // Optional: the whole matrix as f16 (n_rows x n_cols, row-major, unpadded), kept on the device
+    // by attach_f16_copy so that products of many tokens multiply it directly instead of
+    // dequantizing bands of the stored weights on every call.
+    const void* f16_copy = nullptr;
+    std::shared_ptr<void> f16_owner;  // frees f16_copy
 
     bool present() const { return data != nullptr; }
 };
@@ -40,6 +45,13 @@ bool weight_type_supported(GgmlType type);
 // Copies (and repacks) a host matrix to the device. Throws Unsupported naming the tensor and its
 // type when there is no kernel for it, OutOfMemory naming the bytes needed and free.
 DeviceMatrix upload_matrix(const MatrixView& host);
+// Bytes of the f16 copy attach_f16_copy would make: 0 for the types the products already read
+// without dequantizing bands (F16 in place, F32/BF16 on the f32 path).
+uint64_t f16_copy_bytes(const DeviceMatrix& w);
+// Dequantizes w once into a resident f16 copy (matmul_f16_copy.cpp), used by the cuBLAS path
+// (products above gemm_tile4's and gemm_rows' token counts: prompt chunks, large batches). Costs
+// f16_copy_bytes of GPU memory (2 bytes a weight); OutOfMemory naming them when they are not free.
+void attach_f16_copy(DeviceMatrix& w, cudaStream_t stream);
 
 // cuBLAS handle and scratch for matrix-matrix products; one per backend (not thread-safe).
 class MatmulWorkspace {

@@ -7,7 +7,8 @@
 // cuBLAS path (n_tokens > 8, types without their own kernel):
 //  * Quantized weights: bands of rows are dequantized to an f16 scratch (at most kScratchBytes, the
 //    band height follows from n_cols) and multiplied with cublasGemmEx (f16 inputs, f32 compute and
-//    output). F16 weights are used in place.
+//    output); a matrix with a resident f16 copy (attach_f16_copy) is multiplied whole from it.
+//    F16 weights are used in place.
 //  * The activations are converted to f16 once per call, scaled by one power of two so that the
 //    largest |x| lies in [2^14, 2^15): f16's range (65504) cannot overflow, and the scale's inverse
 //    is GEMM's alpha (read from device memory), so y needs no second pass.
@@ -305,6 +306,13 @@ void gemm_path(const DeviceMatrix& w, const float* x, uint32_t n, float* y, bool
     }
 
     cublas_check(cublasSetPointerMode(ws.handle, CUBLAS_POINTER_MODE_DEVICE), "cublasSetPointerMode");
+    if (w.f16_copy) {  // resident f16 weights (attach_f16_copy): one GEMM over every row
+        cublas_check(cublasGemmEx(ws.handle, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(n), int(K), ws.small, w.f16_copy,
+                                  CUDA_R_16F, int(K), ws.x16, CUDA_R_16F, int(ldx), ws.small + (accumulate ? 3 : 1), y,
+                                  CUDA_R_32F, int(N), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                     "cublasGemmEx (f16 copy)");
+        return;
+    }
     if (w.type != GgmlType::F16) ws.ensure(ws.scratch, ws.scratch_bytes, band * K * 2, stream);
     for (uint64_t r0 = 0; r0 < N; r0 += band) {
         const uint64_t rows = std::min(band, N - r0);
