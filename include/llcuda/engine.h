@@ -42,7 +42,7 @@ struct LoadOptions {
     bool f16_weight_copies = false;   // CUDA: keep an f16 copy of each quantized matrix for products of
                                       // many tokens (prompts, large batches): no per-call dequantization,
                                       // ~2 bytes a weight more GPU memory (docs/cuda-kernels.md);
-                                      // ignored on the CPU, like cuda_graphs
+                                      // InvalidArgument when the model loads on the CPU
     uint32_t kv_blocks = 0;           // KV pool size in blocks; 0: as kv_memory_fraction or max_sequences
                                       // say. Must hold at least one full context (others are preempted)
     float kv_memory_fraction = 0;     // CUDA, when kv_blocks is 0: the pool takes this share (0, 1] of the

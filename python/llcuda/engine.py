@@ -103,7 +103,7 @@ class InferenceEngine:
         backend's default.
         ``options``: ``backend`` ("auto", "cpu", "cuda"), ``n_threads``, ``kv_block_size``,
         ``prefill_chunk``, ``kv_type`` ("f16", "q8_0"), ``cuda_graphs``, ``f16_weight_copies`` (CUDA:
-        an f16 copy of each quantized matrix for faster prompts, 2 bytes a weight). Arguments of the
+        an f16 copy of each quantized matrix for faster prompts, 2 bytes a weight; refused on the CPU). Arguments of the
         server-based llcuda (auto_start, verbose, batch_size, ...) are accepted and ignored.
         Raises ModelNotFoundError, InvalidArgumentError, FormatError, UnsupportedError, OutOfMemoryError.
         """

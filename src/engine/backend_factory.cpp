@@ -65,6 +65,10 @@ std::unique_ptr<ComputeBackend> make_backend(Backend backend, const ModelConfig&
 #endif
     if (backend != Backend::Cpu) throw Error(ErrorKind::Internal, "make_backend needs a resolved backend");
     if (size_kv_pool) throw Error(ErrorKind::Internal, "the CPU backend's KV pool is not sized from device memory");
+    if (options.f16_weight_copies) {
+        throw Error(ErrorKind::InvalidArgument, "f16 weight copies (f16_weight_copies, --f16-weights) are kept on the "
+                                                "GPU; this model loads on the CPU backend (no usable GPU, or backend cpu)");
+    }
     return std::make_unique<cpu::CpuBackend>(config, weights, kv, options.n_threads);
 }
 

@@ -54,6 +54,8 @@ def test_missing_files_and_bad_load_arguments(engine, smollm2):
     raises(TypeError, "bogus_option", lambda: engine.load_model(smollm2, bogus_option=1), "unknown load option")
     raises(llcuda.InvalidArgumentError, "backend", lambda: engine.load_model(smollm2, backend="tpu"), "unknown backend")
     raises(llcuda.InvalidArgumentError, "ctx_size", lambda: engine.load_model(smollm2, ctx_size=-5), "negative ctx_size")
+    raises(llcuda.InvalidArgumentError, "f16_weight_copies",
+           lambda: engine.load_model(smollm2, backend="cpu", f16_weight_copies=True), "GPU weight copies on the CPU")
 
 
 def test_not_a_gguf(engine, tmp_path):

@@ -219,10 +219,6 @@ int run_bench(BenchCliOptions& o) {
     if (!o.parallel.empty()) check_parallel_options(o);
     if (o.n_prompt == 0 && o.n_gen == 0) throw Error(ErrorKind::InvalidArgument, "nothing to bench: -p and -n are both 0");
     const Backend backend = parse_backend(o.backend);
-    if (o.f16_weights && (backend == Backend::Cpu || (backend == Backend::Auto && query_gpus().devices.empty()))) {
-        throw Error(ErrorKind::InvalidArgument, "--f16-weights keeps f16 copies of the weights on the GPU; this bench "
-                                                "would run on the CPU (no usable GPU, or --backend cpu)");
-    }
     o.model = resolve_model(o.model).string();  // a hub or well-known name is downloaded (default_model.h)
     std::string note;
     std::optional<DeviceCeilings> ceilings = device_ceilings(backend, note);

@@ -88,10 +88,6 @@ int run_serve(ServeFlags& f) {
     // Serving is about many users: the CPU's one-sequence default would serialize them.
     const bool cpu = o.backend == Backend::Cpu || (o.backend == Backend::Auto && query_gpus().devices.empty());
     o.max_sequences = f.max_seqs ? f.max_seqs : (cpu ? 4 : 0);
-    if (f.f16_weights && cpu) {
-        throw Error(ErrorKind::InvalidArgument, "--f16-weights keeps f16 copies of the weights on the GPU; this server "
-                                                "would run on the CPU (no usable GPU, or --backend cpu)");
-    }
     InferenceEngine engine;
     engine.load_model(path, o);
     log_kv_pool(engine, o, f.kv_memory_given);

@@ -253,14 +253,11 @@ CudaBackend::~CudaBackend() {
     }
 }
 
-// Fails before any allocation when the model, the KV pool and the scratch cannot fit, naming the
-// bytes needed and free, instead of failing halfway through the upload.
-// What attach_f16_copy will allocate for the matrices the products read (f16_copy_bytes' rule on
-// the host views; the output head once, tied or not).
+// What attach_f16_copy will allocate for the matrices the products read, from the host views
+// (the output head once, tied or not).
 uint64_t CudaBackend::f16_copies_bytes(const ModelWeights& w) {
     auto copy = [](const MatrixView& m) -> uint64_t {
-        if (!m.present() || m.type == GgmlType::F16 || m.type == GgmlType::F32 || m.type == GgmlType::BF16) return 0;
-        return m.n_rows * m.n_cols * 2;
+        return m.present() && takes_f16_copy(m.type) ? m.n_rows * m.n_cols * 2 : 0;
     };
     uint64_t bytes = copy(w.output.present() ? w.output : w.token_embd);
     for (const auto& l : w.layers) {
@@ -269,6 +266,8 @@ uint64_t CudaBackend::f16_copies_bytes(const ModelWeights& w) {
     return bytes;
 }
 
+// Fails before any allocation when the model, the KV pool and the scratch cannot fit, naming the
+// bytes needed and free, instead of failing halfway through the upload.
 void CudaBackend::check_memory(const ModelWeights& w) const {
     uint64_t need = w.token_embd.n_rows * w.token_embd.row_bytes;
     if (w.output.present() && w.output.data != w.token_embd.data) need += w.output.n_rows * w.output.row_bytes;

@@ -45,8 +45,10 @@ bool weight_type_supported(GgmlType type);
 // Copies (and repacks) a host matrix to the device. Throws Unsupported naming the tensor and its
 // type when there is no kernel for it, OutOfMemory naming the bytes needed and free.
 DeviceMatrix upload_matrix(const MatrixView& host);
-// Bytes of the f16 copy attach_f16_copy would make: 0 for the types the products already read
-// without dequantizing bands (F16 in place, F32/BF16 on the f32 path).
+// Whether attach_f16_copy makes a copy of a matrix of this type: not for the types the products
+// already read without dequantizing bands (F16 in place, F32/BF16 on the f32 path).
+bool takes_f16_copy(GgmlType type);
+// Bytes of the f16 copy attach_f16_copy would make (0 where takes_f16_copy is false).
 uint64_t f16_copy_bytes(const DeviceMatrix& w);
 // Dequantizes w once into a resident f16 copy (matmul_f16_copy.cpp), used by the cuBLAS path
 // (products above gemm_tile4's and gemm_rows' token counts: prompt chunks, large batches). Costs

@@ -20,10 +20,12 @@
 
 namespace llcuda::cuda {
 
+bool takes_f16_copy(GgmlType type) {
+    return type != GgmlType::F16 && type != GgmlType::F32 && type != GgmlType::BF16;
+}
+
 uint64_t f16_copy_bytes(const DeviceMatrix& w) {
-    if (!w.present()) return 0;
-    if (w.type == GgmlType::F16 || w.type == GgmlType::F32 || w.type == GgmlType::BF16) return 0;
-    return w.n_rows * w.n_cols * 2;
+    return w.present() && takes_f16_copy(w.type) ? w.n_rows * w.n_cols * 2 : 0;
 }
 
 void attach_f16_copy(DeviceMatrix& w, cudaStream_t stream) {
